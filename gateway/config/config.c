@@ -1,0 +1,586 @@
+#include "config/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "core/log.h"
+
+enum key_type { KT_STR, KT_BOOL, KT_UINT, KT_SIZE, KT_PATH };
+
+typedef struct key_def {
+  const char *name;   /* section.key as written in the file */
+  enum key_type type;
+  const char *def;    /* default as text; NULL: none */
+  size_t off;         /* into gw_config */
+  unsigned long min, max;
+  const char *doc;
+} key_def;
+
+#define OFF(f) offsetof(gw_config, f)
+static const key_def keys[] = {
+  {"gateway.country", KT_STR, NULL, OFF(country), 0, 0,
+   "ISO 3166-1 alpha-2 code of the participant running this gateway (CN, KH, LA, MM, TH, VN)"},
+  {"gateway.instance_id", KT_STR, "lmcgw-1", OFF(instance_id), 0, 0, "name of this instance, in logs and Kafka client.id"},
+  {"gateway.state_dir", KT_PATH, "./lmcgw-state", OFF(state_dir), 0, 0, "where the gateway keeps its state"},
+  {"gateway.log_level", KT_STR, "info", OFF(log_level), 0, 0, "debug, info, warn, error or off"},
+  {"gateway.mock_kafka", KT_BOOL, "false", OFF(kafka_mock), 0, 0,
+   "use librdkafka's in-process mock cluster instead of a broker (development only)"},
+  {"http.listen", KT_STR, "0.0.0.0:8443", OFF(listen), 0, 0, "ADDR:PORT to listen on ([::]:PORT for IPv6)"},
+  {"http.plain", KT_BOOL, "false", OFF(plain_http), 0, 0, "serve plain HTTP without TLS; only for local development"},
+  {"http.max_body", KT_SIZE, "8MiB", OFF(max_body), 1024, 1024UL * 1024 * 1024, "largest accepted body; larger get 413"},
+  {"http.max_header_bytes", KT_SIZE, "16KiB", OFF(max_header_bytes), 1024, 1024 * 1024, "largest request head; larger get 431"},
+  {"http.header_timeout_ms", KT_UINT, "10000", OFF(header_timeout_ms), 100, 600000, "time allowed to send a request head"},
+  {"http.body_timeout_ms", KT_UINT, "30000", OFF(body_timeout_ms), 100, 3600000, "time allowed to send a body"},
+  {"http.idle_timeout_ms", KT_UINT, "60000", OFF(idle_timeout_ms), 100, 3600000, "keep-alive idle time before the gateway closes"},
+  {"http.reuseport", KT_BOOL, "false", OFF(reuseport), 0, 0, "SO_REUSEPORT, to run one process per core"},
+  {"tls.cert", KT_PATH, NULL, OFF(tls_cert), 0, 0, "server certificate chain (PEM)"},
+  {"tls.key", KT_PATH, NULL, OFF(tls_key), 0, 0, "server private key (PEM)"},
+  {"tls.client_ca", KT_PATH, NULL, OFF(tls_client_ca), 0, 0, "CA bundle for client certificates; set it to turn on mutual TLS"},
+  {"tls.require_client_cert", KT_BOOL, "true", OFF(tls_require_client_cert), 0, 0,
+   "with client_ca: refuse clients that present no certificate"},
+  {"signing.key", KT_PATH, NULL, OFF(sign_key), 0, 0, "the gateway's XMLDSig signing key (PEM); never logged"},
+  {"signing.cert", KT_PATH, NULL, OFF(sign_cert), 0, 0, "certificate of the signing key (PEM), put in KeyInfo"},
+  {"signing.algorithm", KT_STR, "ecdsa-p256", OFF(sign_algorithm), 0, 0, "ecdsa-p256 or rsa-2048; must match the key"},
+  {"pipeline.workers", KT_UINT, "4", OFF(workers), 1, 128, "threads for parse, validate and sign (libuv thread pool)"},
+  {"pipeline.produce_timeout_ms", KT_UINT, "5000", OFF(produce_timeout_ms), 100, 600000,
+   "how long Kafka may take to acknowledge before the client gets 503"},
+  {"pipeline.retry_after_s", KT_UINT, "5", OFF(retry_after_s), 1, 3600, "Retry-After sent with 503"},
+  {"pipeline.max_inflight", KT_UINT, "10000", OFF(max_inflight), 1, 1000000,
+   "messages in processing at once; more get 503 at once"},
+  {"routing.topic_prefix", KT_STR, "lmcgw", OFF(topic_prefix), 0, 0, "prefix of every Kafka topic"},
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= sizeof(((gw_config *)0)->key_line) / sizeof(long), "grow gw_config.key_line");
+
+/* ---- diagnostics -------------------------------------------------------- */
+
+static void diag(gw_config_diags *d, long line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void diag(gw_config_diags *d, long line, const char *key, const char *fmt, ...) {
+  if (!d) return;
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 8;
+    gw_config_diag *n = realloc(d->items, cap * sizeof(*n));
+    if (!n) return;
+    d->items = n;
+    d->cap = cap;
+  }
+  gw_config_diag *x = &d->items[d->n++];
+  x->line = line;
+  snprintf(x->key, sizeof(x->key), "%s", key ? key : "");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+  va_end(ap);
+}
+
+void gw_config_diags_free(gw_config_diags *d) {
+  free(d->items);
+  memset(d, 0, sizeof(*d));
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static char **str_at(gw_config *c, size_t off) { return (char **)((char *)c + off); }
+
+static int parse_bool(const char *s, int *out) {
+  if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcmp(s, "1")) {
+    *out = 1;
+    return 0;
+  }
+  if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcmp(s, "0")) {
+    *out = 0;
+    return 0;
+  }
+  return -1;
+}
+
+/* Sizes accept B, KiB, MiB, GiB (and K/M/G, KB/MB/GB as the same binary units). */
+static int parse_size(const char *s, unsigned long long *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *s == '-') return -1;
+  while (*end == ' ') end++;
+  unsigned long long mul = 1;
+  if (!*end || !strcasecmp(end, "b")) mul = 1;
+  else if (!strcasecmp(end, "k") || !strcasecmp(end, "kb") || !strcasecmp(end, "kib")) mul = 1024ULL;
+  else if (!strcasecmp(end, "m") || !strcasecmp(end, "mb") || !strcasecmp(end, "mib")) mul = 1024ULL * 1024;
+  else if (!strcasecmp(end, "g") || !strcasecmp(end, "gb") || !strcasecmp(end, "gib")) mul = 1024ULL * 1024 * 1024;
+  else return -1;
+  if (v > ULLONG_MAX / mul) return -1;
+  *out = v * mul;
+  return 0;
+}
+
+static char *resolve_path(const char *base, const char *p) {
+  if (!p) return NULL;
+  if (p[0] == '/' || !base || !*base) return strdup(p);
+  size_t n = strlen(base) + strlen(p) + 2;
+  char *r = malloc(n);
+  if (r) snprintf(r, n, "%s/%s", base, p);
+  return r;
+}
+
+/* Sets one table key from text; reports a diag and leaves the value alone when
+ * the text is not of the key's type. */
+static int set_key(gw_config *c, const key_def *k, const char *v, long line, gw_config_diags *d) {
+  c->key_line[k - keys] = line;
+  switch (k->type) {
+  case KT_STR:
+  case KT_PATH: {
+    char *n = k->type == KT_PATH ? resolve_path(c->base_dir, v) : strdup(v);
+    if (!n) return GW_ENOMEM;
+    free(*str_at(c, k->off));
+    *str_at(c, k->off) = n;
+    return 0;
+  }
+  case KT_BOOL: {
+    int b;
+    if (parse_bool(v, &b)) {
+      diag(d, line, k->name, "'%s' is not a boolean (true or false)", v);
+      return GW_ECONFIG;
+    }
+    *(int *)((char *)c + k->off) = b;
+    return 0;
+  }
+  case KT_UINT:
+  case KT_SIZE: {
+    unsigned long long x;
+    char *end = NULL;
+    int bad;
+    if (k->type == KT_SIZE) {
+      bad = parse_size(v, &x);
+    } else {
+      errno = 0;
+      x = strtoull(v, &end, 10);
+      bad = errno || end == v || *end || *v == '-';
+    }
+    if (bad) {
+      diag(d, line, k->name, "'%s' is not a %s", v,
+           k->type == KT_SIZE ? "size (a number with an optional KiB, MiB or GiB)" : "whole number");
+      return GW_ECONFIG;
+    }
+    if (x < k->min || x > k->max) {
+      diag(d, line, k->name, "%llu is out of range (%lu to %lu)", x, k->min, k->max);
+      return GW_ECONFIG;
+    }
+    if (k->type == KT_SIZE) *(size_t *)((char *)c + k->off) = (size_t)x;
+    else *(unsigned *)((char *)c + k->off) = (unsigned)x;
+    return 0;
+  }
+  }
+  return GW_EINVAL;
+}
+
+static const key_def *find_key(const char *name) {
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (!strcmp(keys[i].name, name)) return &keys[i];
+  return NULL;
+}
+
+static int kv_set(gw_kv **arr, size_t *n, const char *k, const char *v) {
+  for (size_t i = 0; i < *n; i++) {
+    if (!strcmp((*arr)[i].key, k)) {
+      char *nv = strdup(v);
+      if (!nv) return GW_ENOMEM;
+      free((*arr)[i].value);
+      (*arr)[i].value = nv;
+      return 0;
+    }
+  }
+  gw_kv *na = realloc(*arr, (*n + 1) * sizeof(**arr));
+  if (!na) return GW_ENOMEM;
+  *arr = na;
+  na[*n].key = strdup(k);
+  na[*n].value = strdup(v);
+  if (!na[*n].key || !na[*n].value) return GW_ENOMEM;
+  (*n)++;
+  return 0;
+}
+
+static void defaults(gw_config *c) {
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (keys[i].def) set_key(c, &keys[i], keys[i].def, 0, NULL);
+}
+
+/* ---- YAML --------------------------------------------------------------- */
+
+static const char *scalar(yaml_node_t *n) {
+  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+static long line_of(yaml_node_t *n) { return n ? (long)n->start_mark.line + 1 : 0; }
+
+static void load_schema(gw_config *c, yaml_document_t *doc, yaml_node_t *item, gw_config_diags *d) {
+  if (item->type != YAML_MAPPING_NODE) {
+    diag(d, line_of(item), "schemas", "each schema must be a mapping (root, namespace, xsd, ...)");
+    return;
+  }
+  gw_schema_cfg *na = realloc(c->schemas, (c->n_schemas + 1) * sizeof(*na));
+  if (!na) return;
+  c->schemas = na;
+  gw_schema_cfg *s = &na[c->n_schemas++];
+  memset(s, 0, sizeof(*s));
+  s->line = line_of(item);
+  for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+    yaml_node_t *kn = yaml_document_get_node(doc, p->key), *vn = yaml_document_get_node(doc, p->value);
+    const char *k = scalar(kn);
+    if (k && !strcmp(k, "namespaces")) {
+      if (!vn || vn->type != YAML_MAPPING_NODE) {
+        diag(d, line_of(vn), "schemas.namespaces", "must map XPath prefixes to namespace URIs");
+        continue;
+      }
+      for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
+        const char *pk = scalar(yaml_document_get_node(doc, q->key));
+        const char *pv = scalar(yaml_document_get_node(doc, q->value));
+        if (!pk || !pv) diag(d, line_of(vn), "schemas.namespaces", "prefix and URI must be plain text");
+        else kv_set(&s->ns_map, &s->n_ns, pk, pv);
+      }
+      continue;
+    }
+    const char *v = scalar(vn);
+    if (!k || !v) {
+      diag(d, line_of(kn), "schemas", "keys and values of a schema entry must be plain text");
+      continue;
+    }
+    char **dst = NULL;
+    if (!strcmp(k, "root")) dst = &s->root;
+    else if (!strcmp(k, "namespace")) dst = &s->ns;
+    else if (!strcmp(k, "doctype")) dst = &s->doctype;
+    else if (!strcmp(k, "format")) dst = &s->format;
+    else if (!strcmp(k, "ucr")) dst = &s->ucr_xpath;
+    else if (!strcmp(k, "destination")) dst = &s->dest_xpath;
+    else if (!strcmp(k, "xsd")) {
+      free(s->xsd);
+      s->xsd = resolve_path(c->base_dir, v);
+      continue;
+    } else {
+      diag(d, line_of(kn), "schemas", "unknown key '%s' (root, namespace, xsd, doctype, format, ucr, destination, namespaces)", k);
+      continue;
+    }
+    free(*dst);
+    *dst = strdup(v);
+  }
+}
+
+static void load_yaml(gw_config *c, yaml_document_t *doc, gw_config_diags *d) {
+  yaml_node_t *root = yaml_document_get_root_node(doc);
+  if (!root) return; /* empty file: all defaults */
+  if (root->type != YAML_MAPPING_NODE) {
+    diag(d, line_of(root), "", "the file must be a mapping of sections (gateway, http, tls, ...)");
+    return;
+  }
+  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+    yaml_node_t *kn = yaml_document_get_node(doc, p->key), *vn = yaml_document_get_node(doc, p->value);
+    const char *sec = scalar(kn);
+    if (!sec) {
+      diag(d, line_of(kn), "", "section names must be plain text");
+      continue;
+    }
+    if (!strcmp(sec, "schemas")) {
+      if (!vn || vn->type != YAML_SEQUENCE_NODE) {
+        diag(d, line_of(vn), "schemas", "must be a list");
+        continue;
+      }
+      for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++)
+        load_schema(c, doc, yaml_document_get_node(doc, *it), d);
+      continue;
+    }
+    if (!vn || vn->type != YAML_MAPPING_NODE) {
+      diag(d, line_of(vn), sec, "section '%s' must be a mapping of keys", sec);
+      continue;
+    }
+    int is_kafka = !strcmp(sec, "kafka");
+    int known_section = is_kafka;
+    for (size_t i = 0; i < N_KEYS && !known_section; i++)
+      if (!strncmp(keys[i].name, sec, strlen(sec)) && keys[i].name[strlen(sec)] == '.') known_section = 1;
+    if (!known_section) {
+      diag(d, line_of(kn), sec, "unknown section '%s' (gateway, http, tls, signing, pipeline, routing, kafka, schemas)", sec);
+      continue;
+    }
+    for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
+      yaml_node_t *kk = yaml_document_get_node(doc, q->key), *vv = yaml_document_get_node(doc, q->value);
+      const char *k = scalar(kk), *v = scalar(vv);
+      char full[160];
+      snprintf(full, sizeof(full), "%s.%s", sec, k ? k : "?");
+      if (!k || !v) {
+        diag(d, line_of(kk), full, "expected a plain value");
+        continue;
+      }
+      if (is_kafka) {
+        kv_set(&c->kafka, &c->n_kafka, k, v);
+        continue;
+      }
+      const key_def *kd = find_key(full);
+      if (!kd) {
+        diag(d, line_of(kk), full, "unknown key '%s'", full);
+        continue;
+      }
+      set_key(c, kd, v, line_of(vv), d);
+    }
+  }
+}
+
+/* LMCGW_HTTP_LISTEN=... overrides http.listen; LMCGW_KAFKA_BOOTSTRAP_SERVERS=...
+ * sets kafka bootstrap.servers (underscores become dots). */
+static void env_overrides(gw_config *c, gw_config_diags *d) {
+  for (size_t i = 0; i < N_KEYS; i++) {
+    char env[96] = "LMCGW_";
+    size_t n = 6;
+    for (const char *s = keys[i].name; *s && n + 1 < sizeof(env); s++)
+      env[n++] = *s == '.' ? '_' : (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
+    env[n] = 0;
+    const char *v = getenv(env);
+    if (v) set_key(c, &keys[i], v, 0, d);
+  }
+  extern char **environ;
+  for (char **e = environ; *e; e++) {
+    if (strncmp(*e, "LMCGW_KAFKA_", 12)) continue;
+    const char *eq = strchr(*e, '=');
+    if (!eq) continue;
+    char k[128];
+    size_t n = 0;
+    for (const char *s = *e + 12; s < eq && n + 1 < sizeof(k); s++)
+      k[n++] = *s == '_' ? '.' : (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+    k[n] = 0;
+    kv_set(&c->kafka, &c->n_kafka, k, eq + 1);
+  }
+}
+
+int gw_country_code_ok(const char *s) {
+  return s && strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+static const key_def *find_key(const char *name);
+
+/* The line a key was set on, so whole-configuration checks point at it too. */
+static long L(const gw_config *c, const char *name) {
+  const key_def *k = find_key(name);
+  return k ? c->key_line[k - keys] : 0;
+}
+
+static void need_file(const gw_config *c, gw_config_diags *d, const char *key, const char *path) {
+  if (path && access(path, R_OK) != 0)
+    diag(d, L(c, key), key, "cannot read '%s': %s", path, strerror(errno));
+}
+
+static const char *kafka_get(const gw_config *c, const char *k) {
+  for (size_t i = 0; i < c->n_kafka; i++)
+    if (!strcmp(c->kafka[i].key, k)) return c->kafka[i].value;
+  return NULL;
+}
+
+/* Checks that need the whole configuration. Lines are not known here; the key
+ * names the place. */
+static void check(gw_config *c, gw_config_diags *d) {
+  if (!gw_country_code_ok(c->country))
+    diag(d, L(c, "gateway.country"), "gateway.country", c->country ? "'%s' is not an ISO 3166-1 alpha-2 code" : "is required%s",
+         c->country ? c->country : "");
+  if (gw_log_level_parse(c->log_level) < 0)
+    diag(d, L(c, "gateway.log_level"), "gateway.log_level", "'%s' is not one of debug, info, warn, error, off", c->log_level);
+  const char *colon = c->listen ? strrchr(c->listen, ':') : NULL;
+  if (!colon || colon == c->listen || !colon[1] || atoi(colon + 1) < 0 || atoi(colon + 1) > 65535)
+    diag(d, L(c, "http.listen"), "http.listen", "'%s' is not ADDR:PORT", c->listen ? c->listen : "");
+  if (!c->plain_http) {
+    if (!c->tls_cert) diag(d, L(c, "tls.cert"), "tls.cert", "is required unless http.plain is true");
+    if (!c->tls_key) diag(d, L(c, "tls.key"), "tls.key", "is required unless http.plain is true");
+    need_file(c, d, "tls.cert", c->tls_cert);
+    need_file(c, d, "tls.key", c->tls_key);
+    need_file(c, d, "tls.client_ca", c->tls_client_ca);
+  } else if (c->tls_client_ca) {
+    diag(d, L(c, "tls.client_ca"), "tls.client_ca", "mutual TLS needs TLS: http.plain must be false");
+  }
+  if (!c->sign_key) diag(d, L(c, "signing.key"), "signing.key", "is required");
+  if (!c->sign_cert) diag(d, L(c, "signing.cert"), "signing.cert", "is required");
+  need_file(c, d, "signing.key", c->sign_key);
+  need_file(c, d, "signing.cert", c->sign_cert);
+  if (strcmp(c->sign_algorithm, "ecdsa-p256") && strcmp(c->sign_algorithm, "rsa-2048"))
+    diag(d, L(c, "signing.algorithm"), "signing.algorithm", "'%s' is not ecdsa-p256 or rsa-2048", c->sign_algorithm);
+  if (!c->kafka_mock && !kafka_get(c, "bootstrap.servers"))
+    diag(d, L(c, "kafka.bootstrap.servers"), "kafka.bootstrap.servers", "is required (or gateway.mock_kafka: true for development)");
+  for (const char *s = c->topic_prefix; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+          *s == '_' || *s == '-')) {
+      diag(d, L(c, "routing.topic_prefix"), "routing.topic_prefix", "'%s' has a character Kafka topic names cannot carry", c->topic_prefix);
+      break;
+    }
+  if (c->n_schemas == 0) diag(d, 0, "schemas", "at least one schema is required");
+  for (size_t i = 0; i < c->n_schemas; i++) {
+    gw_schema_cfg *s = &c->schemas[i];
+    const char *miss = !s->root ? "root" : !s->ns ? "namespace" : !s->xsd ? "xsd" : !s->doctype ? "doctype"
+                     : !s->format ? "format" : !s->ucr_xpath ? "ucr" : NULL;
+    if (miss) diag(d, s->line, "schemas", "entry is missing '%s'", miss);
+    else if (access(s->xsd, R_OK) != 0)
+      diag(d, s->line, "schemas.xsd", "cannot read '%s': %s", s->xsd, strerror(errno));
+    for (size_t j = 0; j < i; j++)
+      if (s->root && s->ns && c->schemas[j].root && c->schemas[j].ns && !strcmp(s->root, c->schemas[j].root) &&
+          !strcmp(s->ns, c->schemas[j].ns))
+        diag(d, s->line, "schemas", "{%s}%s is configured twice (first at line %ld)", s->ns, s->root,
+             c->schemas[j].line);
+  }
+}
+
+/* Applies the environment, checks the whole, and turns the first problem since
+ * `before` into err. */
+static int finish(gw_config *c, gw_config_diags *d, size_t before, gw_error *err) {
+  env_overrides(c, d);
+  check(c, d);
+  if (d->n == before) return 0;
+  gw_config_diag *x = &d->items[before];
+  GW_ERR(err, GW_ECONFIG, "%s:%ld: %s%s%s", c->source, x->line, x->key, *x->key ? ": " : "", x->msg);
+  if (err) {
+    err->line = x->line;
+    snprintf(err->path, sizeof(err->path), "%s", x->key);
+  }
+  return GW_ECONFIG;
+}
+
+int gw_config_load(gw_config *c, const char *path, gw_config_diags *diags, gw_error *err) {
+  memset(c, 0, sizeof(*c));
+  c->source = strdup(path);
+  char *slash = strrchr(path, '/');
+  c->base_dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+  if (!c->source || !c->base_dir) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  if (!*c->base_dir) {
+    free(c->base_dir);
+    c->base_dir = strdup("/");
+  }
+  defaults(c);
+  FILE *f = fopen(path, "rb");
+  if (!f) return GW_ERR(err, GW_ECONFIG, "cannot open config '%s': %s", path, strerror(errno));
+  yaml_parser_t parser;
+  yaml_document_t doc;
+  yaml_parser_initialize(&parser);
+  yaml_parser_set_input_file(&parser, f);
+  int ok = yaml_parser_load(&parser, &doc);
+  fclose(f);
+  if (!ok) {
+    long line = (long)parser.problem_mark.line + 1;
+    diag(diags, line, "", "YAML: %s", parser.problem ? parser.problem : "syntax error");
+    GW_ERR(err, GW_ECONFIG, "%s:%ld: YAML: %s", path, line, parser.problem ? parser.problem : "syntax error");
+    if (err) err->line = line;
+    yaml_parser_delete(&parser);
+    return GW_ECONFIG;
+  }
+  gw_config_diags local = {0};
+  gw_config_diags *d = diags ? diags : &local;
+  size_t before = d->n;
+  load_yaml(c, &doc, d);
+  yaml_document_delete(&doc);
+  yaml_parser_delete(&parser);
+  int rc = finish(c, d, before, err);
+  gw_config_diags_free(&local);
+  return rc;
+}
+
+const char *gw_config_data_dir(void) {
+  const char *e = getenv("LMCGW_DATA_DIR");
+  return e && *e ? e : LMCGW_SOURCE_DIR;
+}
+
+/* The schemas every gateway knows out of the box. Paths relative to data_dir. */
+static void dev_schemas(gw_config *c) {
+  gw_schema_cfg *s = calloc(2, sizeof(*s));
+  if (!s) return;
+  static const char *roots[2] = {"MetaData", "Declaration"};
+  static const char *nss[2] = {"urn:wco:datamodel:WCO:DocumentMetaData-DMS:2", "urn:wco:datamodel:WCO:DEC-DMS:2"};
+  for (int i = 0; i < 2; i++) {
+    s[i].root = strdup(roots[i]);
+    s[i].ns = strdup(nss[i]);
+    s[i].xsd = resolve_path(c->base_dir, "schemas/wco/lmcgw-dec-dms-2.xsd");
+    s[i].doctype = strdup("declaration");
+    s[i].format = strdup("wco-dec");
+    s[i].ucr_xpath = strdup("//dec:GoodsShipment/dec:UCR/dec:TraderAssignedReferenceID");
+    s[i].dest_xpath = strdup("//dec:GoodsShipment/dec:Destination/dec:CountryCode");
+    kv_set(&s[i].ns_map, &s[i].n_ns, "dec", "urn:wco:datamodel:WCO:DEC-DMS:2");
+  }
+  c->schemas = s;
+  c->n_schemas = 2;
+}
+
+int gw_config_dev(gw_config *c, const char *data_dir, const char *state_dir, gw_error *err) {
+  memset(c, 0, sizeof(*c));
+  c->source = strdup("(dev defaults)");
+  c->base_dir = strdup(data_dir);
+  if (!c->source || !c->base_dir) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  defaults(c);
+  c->country = strdup("TH");
+  free(c->listen);
+  c->listen = strdup("127.0.0.1:8080");
+  c->plain_http = 1;
+  c->kafka_mock = 1;
+  free(c->state_dir);
+  c->state_dir = strdup(state_dir);
+  size_t n = strlen(state_dir) + 32;
+  c->sign_key = malloc(n);
+  c->sign_cert = malloc(n);
+  if (!c->sign_key || !c->sign_cert) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  snprintf(c->sign_key, n, "%s/dev-signing.key", state_dir);
+  snprintf(c->sign_cert, n, "%s/dev-signing.pem", state_dir);
+  dev_schemas(c);
+  /* The dev key is created by the caller before the check, so only the
+   * environment and the shape are checked here. */
+  gw_config_diags d = {0};
+  env_overrides(c, &d);
+  int rc = 0;
+  if (d.n) rc = GW_ERR(err, GW_ECONFIG, "environment: %s: %s", d.items[0].key, d.items[0].msg);
+  gw_config_diags_free(&d);
+  return rc;
+}
+
+int gw_config_check(gw_config *c, gw_config_diags *diags, gw_error *err) {
+  gw_config_diags local = {0};
+  gw_config_diags *d = diags ? diags : &local;
+  size_t before = d->n;
+  check(c, d);
+  int rc = 0;
+  if (d->n > before)
+    rc = GW_ERR(err, GW_ECONFIG, "%s: %s: %s", c->source, d->items[before].key, d->items[before].msg);
+  gw_config_diags_free(&local);
+  return rc;
+}
+
+static void free_kv(gw_kv *a, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(a[i].key);
+    free(a[i].value);
+  }
+  free(a);
+}
+
+void gw_config_free(gw_config *c) {
+  if (!c) return;
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (keys[i].type == KT_STR || keys[i].type == KT_PATH) free(*str_at(c, keys[i].off));
+  free(c->source);
+  free(c->base_dir);
+  free_kv(c->kafka, c->n_kafka);
+  for (size_t i = 0; i < c->n_schemas; i++) {
+    gw_schema_cfg *s = &c->schemas[i];
+    free(s->root);
+    free(s->ns);
+    free(s->xsd);
+    free(s->doctype);
+    free(s->format);
+    free(s->ucr_xpath);
+    free(s->dest_xpath);
+    free_kv(s->ns_map, s->n_ns);
+  }
+  free(c->schemas);
+  memset(c, 0, sizeof(*c));
+}
+
+void gw_config_print_keys(FILE *out) {
+  for (size_t i = 0; i < N_KEYS; i++)
+    fprintf(out, "  %-28s default %-14s %s\n", keys[i].name, keys[i].def ? keys[i].def : "(none)", keys[i].doc);
+  fprintf(out, "  %-28s default %-14s %s\n", "kafka.*", "(none)",
+          "passed to librdkafka as they are (bootstrap.servers is required)");
+  fprintf(out, "  %-28s default %-14s %s\n", "schemas[]", "(built in)",
+          "root, namespace, xsd, doctype, format, ucr (XPath), destination (XPath), namespaces (prefix: URI)");
+}

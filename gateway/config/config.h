@@ -1,0 +1,111 @@
+/* lmcgw — configuration: one YAML file, every key documented with its default
+ * in examples/lmcgw.yaml, plus LMCGW_* environment overrides.
+ *
+ * Keys are declared once in a table (name, type, default, offset into
+ * gw_config), the way Fluent Bit declares plugin config maps, so loading,
+ * checking, defaults and `lmcgw config check` all come from one place.
+ *
+ * Ownership: gw_config_load()/gw_config_dev() fill a caller-provided gw_config
+ * whose strings are heap copies; release them with gw_config_free(). */
+#ifndef GW_CONFIG_CONFIG_H
+#define GW_CONFIG_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+typedef struct gw_kv {
+  char *key;
+  char *value;
+} gw_kv;
+
+/* Which XSD validates a document, told by its root element and namespace, and
+ * where the routing facts sit in it. */
+typedef struct gw_schema_cfg {
+  char *root;        /* root element local name */
+  char *ns;          /* root element namespace URI */
+  char *xsd;         /* path of the XSD (resolved to absolute at load) */
+  char *doctype;     /* routing document type: "declaration", "sps"... */
+  char *format;      /* wire format name: "wco-dec"... */
+  char *ucr_xpath;   /* XPath to the consignment reference (UCR) */
+  char *dest_xpath;  /* XPath to the destination country code, may be NULL */
+  gw_kv *ns_map;     /* XPath prefixes: key = prefix, value = URI */
+  size_t n_ns;
+  long line;         /* where it was configured, for messages */
+} gw_schema_cfg;
+
+typedef struct gw_config {
+  char *source;            /* file path, or "(dev defaults)" */
+  char *base_dir;          /* relative paths resolve against this */
+  /* gateway */
+  char *country;           /* ISO 3166-1 alpha-2 of this participant */
+  char *instance_id;
+  char *state_dir;
+  char *log_level;
+  /* http */
+  char *listen;
+  int plain_http;          /* 1: no TLS (only when explicitly configured) */
+  size_t max_body;
+  size_t max_header_bytes;
+  unsigned header_timeout_ms, body_timeout_ms, idle_timeout_ms;
+  int reuseport;
+  /* tls */
+  char *tls_cert, *tls_key, *tls_client_ca;
+  int tls_require_client_cert;
+  /* signing */
+  char *sign_key, *sign_cert, *sign_algorithm;
+  /* pipeline */
+  unsigned workers;
+  unsigned produce_timeout_ms;
+  unsigned retry_after_s;
+  unsigned max_inflight;
+  /* kafka */
+  char *topic_prefix;
+  int kafka_mock;          /* librdkafka's in-process mock cluster (dev only) */
+  gw_kv *kafka;            /* passed through to librdkafka as they are */
+  size_t n_kafka;
+  gw_schema_cfg *schemas;
+  size_t n_schemas;
+  long key_line[40];       /* where each table key was set in the file, 0: not there */
+} gw_config;
+
+/* One problem found while loading; `lmcgw config check` prints them all. */
+typedef struct gw_config_diag {
+  long line;
+  char key[128];
+  char msg[256];
+} gw_config_diag;
+
+typedef struct gw_config_diags {
+  gw_config_diag *items;
+  size_t n, cap;
+} gw_config_diags;
+
+void gw_config_diags_free(gw_config_diags *d);
+
+/* Loads FILE over the defaults, applies LMCGW_* environment overrides and checks
+ * the result. Every problem is appended to diags (may be NULL); returns 0 when
+ * there are none, else GW_ECONFIG with the first one in err. */
+int gw_config_load(gw_config *cfg, const char *path, gw_config_diags *diags, gw_error *err);
+
+/* The embedded defaults of `lmcgw serve --dev`: plain HTTP on 127.0.0.1:8080,
+ * mock Kafka, dev signing key in state_dir, the project's schemas from data_dir. */
+int gw_config_dev(gw_config *cfg, const char *data_dir, const char *state_dir, gw_error *err);
+
+/* Checks a configuration again, e.g. after the dev key was created. */
+int gw_config_check(gw_config *cfg, gw_config_diags *diags, gw_error *err);
+
+void gw_config_free(gw_config *cfg);
+
+/* Prints every key with its default, for `lmcgw config defaults` and docs. */
+void gw_config_print_keys(FILE *out);
+
+/* Where the project's schemas and examples live: $LMCGW_DATA_DIR, else the
+ * source tree the binary was built from. Static string. */
+const char *gw_config_data_dir(void);
+
+/* ISO 3166-1 alpha-2 shape check (two upper-case letters). */
+int gw_country_code_ok(const char *s);
+
+#endif

@@ -1,0 +1,54 @@
+/* lmcgw — the durable hand-off to Kafka: an idempotent producer (acks=all)
+ * whose delivery reports reach the libuv loop through librdkafka's queue I/O
+ * event and a uv_poll on a pipe, never by busy polling.
+ *
+ * Threading: gw_kafka_produce may be called from any thread (worker threads
+ * produce right after signing). Delivery callbacks run on the loop thread.
+ * Ownership: the producer is created by gw_kafka_producer_start and released
+ * by gw_kafka_producer_close, which flushes first. */
+#ifndef GW_KAFKA_PRODUCER_H
+#define GW_KAFKA_PRODUCER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "core/error.h"
+
+typedef struct gw_kafka_producer gw_kafka_producer;
+
+/* Called on the loop thread once per produced message with the opaque given
+ * to gw_kafka_produce. err is 0 when the broker has the message; else errstr
+ * says why. persisted_maybe tells that a failed message may still have landed
+ * (the client gets 503 and may retry; receivers deduplicate by message id). */
+typedef void (*gw_kafka_on_delivery)(void *opaque, int err, const char *errstr, int persisted_maybe,
+                                     int32_t partition, int64_t offset);
+
+typedef struct gw_kafka_header {
+  const char *name;
+  const char *value;
+} gw_kafka_header;
+
+int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_delivery on_delivery,
+                            gw_kafka_producer **out, gw_error *err);
+
+/* Queues one message; value and key are copied. Returns 0 when queued (the
+ * delivery callback will follow), GW_EKAFKA when librdkafka refused at once
+ * (queue full, unknown topic...) — then no callback follows. */
+int gw_kafka_produce(gw_kafka_producer *p, const char *topic, const char *key, size_t key_len,
+                     const void *value, size_t value_len, const gw_kafka_header *headers, size_t n_headers,
+                     void *opaque, gw_error *err);
+
+/* Messages produced and not yet acknowledged or failed. */
+size_t gw_kafka_inflight(gw_kafka_producer *p);
+/* 1 when a metadata request answered within the last check (every 2 s). */
+int gw_kafka_ready(gw_kafka_producer *p);
+
+/* Waits up to timeout_ms for outstanding messages (their callbacks run), then
+ * stops the poll handle and destroys the producer. Runs the loop itself while
+ * flushing, so call it from the loop thread outside callbacks, or after the
+ * loop has stopped. */
+void gw_kafka_producer_close(gw_kafka_producer *p, int timeout_ms);
+
+#endif

@@ -1,0 +1,532 @@
+#include "serve/serve.h"
+
+#include <jansson.h>
+#include <libxml/tree.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "http/http.h"
+#include "kafka/producer.h"
+#include "metrics/metrics.h"
+#include "pipeline/problems.h"
+#include "pipeline/sign.h"
+#include "pipeline/xml.h"
+
+typedef struct gw_server {
+  uv_loop_t loop;
+  gw_config *cfg;
+  const gw_serve_options *opt;
+  gw_schemas *schemas;
+  gw_signer *signer;
+  gw_kafka_producer *kafka;
+  gw_http_server *http;
+  uv_signal_t sig[2];
+  int signals;
+  int draining;
+  int forced;
+  size_t inflight; /* jobs accepted for processing and not yet answered */
+} gw_server;
+
+/* One submitted message from request to answer. Loop-thread fields and
+ * worker fields never overlap in time: the worker owns the job between
+ * uv_queue_work and its after-callback. */
+typedef struct job {
+  uv_work_t work;
+  gw_server *srv;
+  gw_http_request *req;
+  char id[37];
+  char sender[420];
+  char *hdr_ucr, *hdr_dest;
+  char received_at[64];
+  uint64_t t_queued, t_produced;
+  /* worker results */
+  int status; /* 0: produced, waiting for the delivery report */
+  gw_problems problems;
+  const gw_schema_cfg *schema;
+  char *ucr, *dest;
+  char topic[256];
+  /* loop thread */
+  int work_done, dr_done, dr_err, dr_maybe;
+  char dr_errstr[160];
+  int32_t partition;
+  int64_t offset;
+} job;
+
+void gw_uuid4(char out[37]) {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof(b)) != 1) {
+    /* RAND_bytes failing means the CSPRNG is unusable; ids must still differ. */
+    uint64_t t = uv_hrtime();
+    memcpy(b, &t, 8);
+    memcpy(b + 8, &b, sizeof(void *) < 8 ? sizeof(void *) : 8);
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+           b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static void now_iso(char out[64]) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+static void respond_json(gw_http_request *req, int status, json_t *body, const char *extra) {
+  char *s = json_dumps(body, JSON_COMPACT);
+  json_decref(body);
+  if (!s) {
+    gw_http_respond(req, 500, "application/json", "{\"errors\":[{\"code\":\"internal\"}]}", 33, NULL);
+    return;
+  }
+  gw_http_respond(req, status, "application/json", s, strlen(s), extra);
+  free(s);
+}
+
+static void respond_error(gw_http_request *req, int status, const char *code, const char *extra, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void respond_error(gw_http_request *req, int status, const char *code, const char *extra, const char *fmt, ...) {
+  gw_problems p = {0};
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  gw_problems_add(&p, code, "error", 0, NULL, "%s", msg);
+  char *s = gw_problems_json(&p, NULL);
+  gw_problems_free(&p);
+  gw_http_respond(req, status, "application/json", s ? s : "{}", s ? strlen(s) : 2, extra);
+  free(s);
+}
+
+static void retry_after(const gw_server *srv, char *buf, size_t n) {
+  snprintf(buf, n, "Retry-After: %u\r\n", srv->cfg->retry_after_s);
+}
+
+/* ---- the pipeline, on a worker thread ------------------------------------ */
+
+static int country_ok(const char *s) { return gw_country_code_ok(s); }
+
+/* Rejected messages go to the dead-letter topic with their error report, so a
+ * rejection is on record; never to a routing topic. Best effort: the client
+ * already gets the reason in the answer. */
+static void dead_letter(job *j, const char *body, size_t len) {
+  gw_server *srv = j->srv;
+  char topic[160];
+  snprintf(topic, sizeof(topic), "%s.dlq", srv->cfg->topic_prefix);
+  char *report = gw_problems_json(&j->problems, j->id);
+  char status[8];
+  snprintf(status, sizeof(status), "%d", j->status);
+  gw_kafka_header h[] = {
+      {"lmcgw-message-id", j->id},        {"lmcgw-sender", j->sender}, {"lmcgw-received-at", j->received_at},
+      {"lmcgw-http-status", status},      {"lmcgw-errors", report},
+  };
+  gw_kafka_produce(srv->kafka, topic, j->id, strlen(j->id), body, len, h, sizeof(h) / sizeof(h[0]), NULL, NULL);
+  free(report);
+}
+
+static void work_cb(uv_work_t *w) {
+  job *j = w->data;
+  gw_server *srv = j->srv;
+  gw_metrics_queue_depth_add(-1);
+  uint64_t t0 = uv_hrtime();
+  gw_metrics_stage(GW_STAGE_QUEUE, t0 - j->t_queued);
+  const char *body = j->req->body;
+  size_t len = j->req->body_len;
+  xmlDocPtr doc = NULL;
+  xmlChar *out = NULL;
+  int out_len = 0;
+
+  if (gw_xml_parse(body, len, &doc, &j->problems)) {
+    j->status = 400;
+    goto reject;
+  }
+  uint64_t t1 = uv_hrtime();
+  gw_metrics_stage(GW_STAGE_PARSE, t1 - t0);
+  int vr = gw_schemas_validate(srv->schemas, doc, &j->schema, &j->problems);
+  uint64_t t2 = uv_hrtime();
+  gw_metrics_stage(GW_STAGE_VALIDATE, t2 - t1);
+  if (vr) {
+    j->status = vr == GW_ENOMEM ? 500 : 422;
+    goto reject;
+  }
+  j->ucr = gw_schemas_extract(srv->schemas, j->schema, doc, 0);
+  if (j->ucr && j->hdr_ucr && strcmp(j->ucr, j->hdr_ucr)) {
+    gw_problems_add(&j->problems, "ucr_mismatch", "error", 0, j->schema->ucr_xpath,
+                    "X-UCR '%s' differs from the document's UCR '%s'", j->hdr_ucr, j->ucr);
+  } else if (!j->ucr && j->hdr_ucr) {
+    j->ucr = strdup(j->hdr_ucr);
+  } else if (!j->ucr) {
+    gw_problems_add(&j->problems, "ucr_missing", "error", 0, j->schema->ucr_xpath,
+                    "no consignment reference (UCR): the document has none at %s and there is no X-UCR header",
+                    j->schema->ucr_xpath);
+  }
+  if (j->ucr && (strlen(j->ucr) > 128 || strpbrk(j->ucr, "\r\n")))
+    gw_problems_add(&j->problems, "ucr_invalid", "error", 0, j->schema->ucr_xpath,
+                    "the UCR must be one line of at most 128 characters");
+  char *doc_dest = j->schema->dest_xpath ? gw_schemas_extract(srv->schemas, j->schema, doc, 1) : NULL;
+  if (j->hdr_dest) {
+    j->dest = strdup(j->hdr_dest);
+    free(doc_dest);
+  } else {
+    /* A declaration naming no destination is lodged with this country's customs. */
+    j->dest = doc_dest ? doc_dest : strdup(srv->cfg->country);
+  }
+  if (!country_ok(j->dest))
+    gw_problems_add(&j->problems, "destination_invalid", "error", 0,
+                    j->hdr_dest ? "X-Destination" : j->schema->dest_xpath,
+                    "destination '%s' is not an ISO 3166-1 alpha-2 country code", j->dest);
+  if (j->problems.n) {
+    j->status = 422;
+    goto reject;
+  }
+  gw_error err = {0};
+  if (gw_signer_sign(srv->signer, doc, &err)) {
+    gw_problems_add(&j->problems, "internal", "error", 0, NULL, "signing failed: %s", err.msg);
+    j->status = 500;
+    goto done;
+  }
+  uint64_t t3 = uv_hrtime();
+  gw_metrics_stage(GW_STAGE_SIGN, t3 - t2);
+  xmlDocDumpMemoryEnc(doc, &out, &out_len, "UTF-8");
+  gw_metrics_stage(GW_STAGE_SERIALIZE, uv_hrtime() - t3);
+  if (!out) {
+    gw_problems_add(&j->problems, "internal", "error", 0, NULL, "serialisation failed");
+    j->status = 500;
+    goto done;
+  }
+  snprintf(j->topic, sizeof(j->topic), "%s.%s.%s", srv->cfg->topic_prefix, j->dest, j->schema->doctype);
+  gw_kafka_header h[] = {
+      {"lmcgw-message-id", j->id},
+      {"lmcgw-ucr", j->ucr},
+      {"lmcgw-sender", j->sender},
+      {"lmcgw-origin", srv->cfg->country},
+      {"lmcgw-destination", j->dest},
+      {"lmcgw-document-type", j->schema->doctype},
+      {"lmcgw-format", j->schema->format},
+      {"lmcgw-schema", j->schema->ns},
+      {"lmcgw-received-at", j->received_at},
+      {"content-type", "application/xml"},
+  };
+  j->t_produced = uv_hrtime();
+  if (gw_kafka_produce(srv->kafka, j->topic, j->ucr, strlen(j->ucr), out, (size_t)out_len, h,
+                       sizeof(h) / sizeof(h[0]), j, &err)) {
+    gw_problems_add(&j->problems, "kafka_unavailable", "error", 0, NULL, "%s", err.msg);
+    j->status = 503;
+    goto done;
+  }
+  j->status = 0;
+  goto done;
+reject:
+  dead_letter(j, body, len);
+done:
+  if (out) xmlFree(out);
+  if (doc) xmlFreeDoc(doc);
+}
+
+/* ---- back on the loop ---------------------------------------------------- */
+
+static void check_drain(gw_server *srv);
+
+static void job_free(job *j) {
+  gw_problems_free(&j->problems);
+  free(j->hdr_ucr);
+  free(j->hdr_dest);
+  free(j->ucr);
+  free(j->dest);
+  free(j);
+}
+
+static enum gw_outcome outcome_of(int status) {
+  switch (status) {
+  case 202: return GW_OUT_ACCEPTED;
+  case 400: return GW_OUT_NOT_WELL_FORMED;
+  case 422: return GW_OUT_INVALID;
+  case 503: return GW_OUT_UNAVAILABLE;
+  default: return GW_OUT_INTERNAL;
+  }
+}
+
+static void job_finish(job *j) {
+  gw_server *srv = j->srv;
+  gw_http_request *req = j->req;
+  int status = j->status;
+  if (status == 0) {
+    if (j->dr_err) {
+      status = 503;
+      gw_problems_add(&j->problems, "kafka_unavailable", "error", 0, NULL,
+                      "Kafka did not acknowledge the message in time (%s)%s; it was not accepted, send it again",
+                      j->dr_errstr, j->dr_maybe ? " — it may still arrive, receivers deduplicate by message id" : "");
+    } else {
+      status = 202;
+    }
+  }
+  if (status == 202) {
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(j->id));
+    json_object_set_new(o, "ucr", json_string(j->ucr));
+    json_object_set_new(o, "topic", json_string(j->topic));
+    json_object_set_new(o, "partition", json_integer(j->partition));
+    json_object_set_new(o, "offset", json_integer(j->offset));
+    json_object_set_new(o, "destination", json_string(j->dest));
+    json_object_set_new(o, "document_type", json_string(j->schema->doctype));
+    respond_json(req, 202, o, NULL);
+    gw_log_msg(GW_LOG_DEBUG, "accepted", j->id, j->ucr, "%s [%d] @%lld", j->topic, (int)j->partition,
+               (long long)j->offset);
+  } else {
+    char extra[64] = "";
+    if (status == 503) retry_after(srv, extra, sizeof(extra));
+    char *s = gw_problems_json(&j->problems, j->id);
+    gw_http_respond(req, status, "application/json", s ? s : "{}", s ? strlen(s) : 2, *extra ? extra : NULL);
+    gw_log_msg(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "rejected", j->id, j->ucr, "%d %s: %s", status,
+               j->problems.n ? j->problems.items[0].code : "", j->problems.n ? j->problems.items[0].message : "");
+    free(s);
+  }
+  gw_metrics_outcome(outcome_of(status));
+  gw_metrics_stage(GW_STAGE_TOTAL, uv_hrtime() - j->t_queued);
+  job_free(j);
+  srv->inflight--;
+  check_drain(srv);
+}
+
+static void after_work_cb(uv_work_t *w, int status) {
+  job *j = w->data;
+  (void)status;
+  j->work_done = 1;
+  /* The delivery report may have come first: both arrive on this loop. */
+  if (j->status != 0 || j->dr_done) job_finish(j);
+}
+
+static void on_delivery(void *opaque, int err, const char *errstr, int maybe, int32_t partition, int64_t offset) {
+  job *j = opaque;
+  j->dr_done = 1;
+  j->dr_err = err;
+  j->dr_maybe = maybe;
+  if (errstr) snprintf(j->dr_errstr, sizeof(j->dr_errstr), "%s", errstr);
+  j->partition = partition;
+  j->offset = offset;
+  gw_metrics_stage(GW_STAGE_KAFKA_ACK, uv_hrtime() - j->t_produced);
+  if (j->work_done) job_finish(j);
+}
+
+/* ---- routing of requests ------------------------------------------------- */
+
+/* application/xml, text/xml and application/<anything>+xml, parameters allowed. */
+static int is_xml_media(const char *ct) {
+  if (!ct) return 0;
+  size_t n = strcspn(ct, ";");
+  while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+  if ((n == 15 && !strncasecmp(ct, "application/xml", 15)) || (n == 8 && !strncasecmp(ct, "text/xml", 8)))
+    return 1;
+  return n > 16 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 4, "+xml", 4);
+}
+
+static char *header_copy(const gw_http_request *req, const char *name) {
+  const char *v = gw_http_header_get(req, name);
+  if (!v) return NULL;
+  while (*v == ' ') v++;
+  return *v ? strdup(v) : NULL;
+}
+
+static void post_message(gw_server *srv, gw_http_request *req) {
+  char extra[64];
+  if (srv->draining) {
+    retry_after(srv, extra, sizeof(extra));
+    respond_error(req, 503, "shutting_down", extra, "the gateway is shutting down; send it to another instance or later");
+    gw_metrics_outcome(GW_OUT_UNAVAILABLE);
+    return;
+  }
+  const char *ct = gw_http_header_get(req, "content-type");
+  if (!is_xml_media(ct)) {
+    respond_error(req, 415, "unsupported_media_type", "Accept: application/xml\r\n",
+                  "content type '%s' is not accepted; send application/xml", ct ? ct : "(none)");
+    gw_metrics_outcome(GW_OUT_UNSUPPORTED_MEDIA);
+    return;
+  }
+  if (srv->inflight >= srv->cfg->max_inflight) {
+    retry_after(srv, extra, sizeof(extra));
+    respond_error(req, 503, "overloaded", extra, "%zu messages are in processing; try again shortly", srv->inflight);
+    gw_metrics_outcome(GW_OUT_UNAVAILABLE);
+    return;
+  }
+  job *j = calloc(1, sizeof(*j));
+  if (!j) {
+    respond_error(req, 500, "internal", NULL, "out of memory");
+    return;
+  }
+  j->srv = srv;
+  j->req = req;
+  j->work.data = j;
+  gw_uuid4(j->id);
+  now_iso(j->received_at);
+  j->hdr_ucr = header_copy(req, "x-ucr");
+  j->hdr_dest = header_copy(req, "x-destination");
+  const gw_identity *id = req->identity;
+  if (id->authenticated)
+    snprintf(j->sender, sizeof(j->sender), "%s/%s/%s", id->country, id->org, id->cn);
+  else
+    snprintf(j->sender, sizeof(j->sender), "anonymous@%s", req->peer);
+  j->t_queued = req->received_ns ? req->received_ns : uv_hrtime();
+  srv->inflight++;
+  gw_metrics_queue_depth_add(1);
+  int rc = uv_queue_work(&srv->loop, &j->work, work_cb, after_work_cb);
+  if (rc) {
+    gw_metrics_queue_depth_add(-1);
+    srv->inflight--;
+    respond_error(req, 500, "internal", NULL, "cannot queue work: %s", uv_strerror(rc));
+    job_free(j);
+  }
+}
+
+static void get_readyz(gw_server *srv, gw_http_request *req) {
+  int kafka = gw_kafka_ready(srv->kafka);
+  int schemas = gw_schemas_count(srv->schemas) > 0;
+  int ok = kafka && schemas && !srv->draining;
+  json_t *o = json_object();
+  json_object_set_new(o, "status", json_string(ok ? "ready" : "not_ready"));
+  json_object_set_new(o, "kafka", json_boolean(kafka));
+  json_object_set_new(o, "schemas", json_integer((json_int_t)gw_schemas_count(srv->schemas)));
+  json_object_set_new(o, "draining", json_boolean(srv->draining));
+  respond_json(req, ok ? 200 : 503, o, NULL);
+}
+
+static void get_metrics(gw_server *srv, gw_http_request *req) {
+  static gw_http_stats st; /* large; only the loop thread renders */
+  gw_http_stats_get(srv->http, &st);
+  gw_metrics_extra x = {st.responses_by_status, gw_http_server_connections(srv->http), gw_kafka_inflight(srv->kafka),
+                        gw_kafka_ready(srv->kafka)};
+  size_t len = 0;
+  char *s = gw_metrics_render(&x, &len);
+  if (!s) {
+    respond_error(req, 500, "internal", NULL, "out of memory");
+    return;
+  }
+  gw_http_respond(req, 200, "text/plain; version=0.0.4", s, len, NULL);
+  free(s);
+}
+
+static void on_request(gw_http_request *req, void *ud) {
+  gw_server *srv = ud;
+  const char *p = req->path;
+  int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+  if (!strcmp(p, "/v1/messages")) {
+    if (!strcmp(req->method, "POST")) post_message(srv, req);
+    else respond_error(req, 405, "method_not_allowed", "Allow: POST\r\n", "use POST to submit a message");
+  } else if (!strcmp(p, "/healthz") || !strcmp(p, "/readyz") || !strcmp(p, "/metrics")) {
+    if (!get) respond_error(req, 405, "method_not_allowed", "Allow: GET\r\n", "use GET");
+    else if (!strcmp(p, "/healthz")) gw_http_respond(req, 200, "application/json", "{\"status\":\"alive\"}", 18, NULL);
+    else if (!strcmp(p, "/readyz")) get_readyz(srv, req);
+    else get_metrics(srv, req);
+  } else {
+    respond_error(req, 404, "not_found", NULL, "no resource at %s", p);
+  }
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+static void on_http_closed(void *ud) {
+  gw_server *srv = ud;
+  srv->http = NULL;
+  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&srv->sig[i], NULL);
+  /* Everything answered: flush what is left (dead letters) and let go. */
+  gw_kafka_producer_close(srv->kafka, (int)srv->cfg->produce_timeout_ms + 1000);
+  srv->kafka = NULL;
+  gw_log(GW_LOG_INFO, "stopped", "all requests answered, producer flushed");
+}
+
+static void check_drain(gw_server *srv) {
+  if (srv->draining && srv->inflight == 0 && srv->http) {
+    gw_http_server *h = srv->http;
+    srv->draining = 2; /* closing: don't close twice */
+    gw_http_server_close(h, on_http_closed, srv);
+  }
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  gw_server *srv = h->data;
+  if (++srv->signals > 1) {
+    gw_log(GW_LOG_WARN, "signal", "second signal (%d): stopping at once", signum);
+    srv->forced = 1;
+    uv_stop(&srv->loop);
+    return;
+  }
+  gw_log(GW_LOG_INFO, "signal", "signal %d: no new connections, finishing %zu message(s) in flight", signum,
+         srv->inflight);
+  srv->draining = 1;
+  if (srv->http) gw_http_server_stop_accepting(srv->http);
+  check_drain(srv);
+}
+
+int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
+  static const gw_serve_options none = {0};
+  if (!opt) opt = &none;
+  gw_server *srv = calloc(1, sizeof(*srv));
+  if (!srv) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  srv->cfg = cfg;
+  srv->opt = opt;
+  int ll = gw_log_level_parse(cfg->log_level);
+  if (ll >= 0) gw_log_set_level((enum gw_log_level)ll);
+  /* libuv reads this once, at the first uv_queue_work. */
+  char nthreads[16];
+  snprintf(nthreads, sizeof(nthreads), "%u", cfg->workers);
+  setenv("UV_THREADPOOL_SIZE", nthreads, 1);
+  signal(SIGPIPE, SIG_IGN);
+  int rc = uv_loop_init(&srv->loop);
+  if (rc) {
+    free(srv);
+    return GW_ERR(err, GW_EIO, "uv_loop_init: %s", uv_strerror(rc));
+  }
+  rc = gw_schemas_load(&srv->schemas, cfg->schemas, cfg->n_schemas, err);
+  if (!rc) rc = gw_signer_load(&srv->signer, cfg->sign_key, cfg->sign_cert, cfg->sign_algorithm, err);
+  if (!rc) rc = gw_kafka_producer_start(&srv->loop, cfg, on_delivery, &srv->kafka, err);
+  gw_http_config hc = {
+      .listen = opt->listen ? opt->listen : cfg->listen,
+      .tls = !cfg->plain_http,
+      .cert_file = cfg->tls_cert,
+      .key_file = cfg->tls_key,
+      .client_ca_file = cfg->tls_client_ca,
+      .require_client_cert = cfg->tls_require_client_cert,
+      .max_body = cfg->max_body,
+      .max_header_bytes = cfg->max_header_bytes,
+      .header_timeout_ms = cfg->header_timeout_ms,
+      .body_timeout_ms = cfg->body_timeout_ms,
+      .idle_timeout_ms = cfg->idle_timeout_ms,
+      .backlog = 1024,
+      .reuseport = cfg->reuseport,
+  };
+  if (!rc) rc = gw_http_server_start(&srv->loop, &hc, on_request, srv, &srv->http, err);
+  if (!rc) {
+    for (int i = 0; i < 2; i++) {
+      uv_signal_init(&srv->loop, &srv->sig[i]);
+      srv->sig[i].data = srv;
+      uv_signal_start(&srv->sig[i], on_signal, i ? SIGINT : SIGTERM);
+    }
+    gw_log(GW_LOG_INFO, "listening", "%s://%s (port %d), country %s, %zu schema(s), kafka %s",
+           hc.tls ? "https" : "http", hc.listen, gw_http_server_port(srv->http), cfg->country,
+           gw_schemas_count(srv->schemas), cfg->kafka_mock ? "mock cluster" : "brokers");
+    if (opt->on_listening) opt->on_listening(gw_http_server_port(srv->http), opt->ud);
+    uv_run(&srv->loop, UV_RUN_DEFAULT);
+    if (srv->forced) return GW_ECANCELED; /* threads may still run: leave everything */
+  } else {
+    if (srv->kafka) gw_kafka_producer_close(srv->kafka, 0);
+    uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
+  }
+  int lc = uv_loop_close(&srv->loop);
+  if (lc) gw_log(GW_LOG_WARN, "loop_close", "loop still has handles: %s", uv_strerror(lc));
+  gw_signer_free(srv->signer);
+  gw_schemas_free(srv->schemas);
+  free(srv);
+  return rc;
+}

@@ -1,0 +1,281 @@
+/* XML pipeline: hardened parsing, XSD validation by root, UCR extraction,
+ * enveloped XMLDSig that an independent verifier (xmlsec1 CLI) accepts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <libxml/tree.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/sign.h"
+#include "pipeline/xml.h"
+#include "pki/devpki.h"
+#include "testutil.h"
+
+static char *dir;
+static gw_schema_cfg cfg[1];
+static gw_kv ns_map[1] = {{"t", "urn:test:decl"}};
+
+static const char *xsd =
+    "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema' targetNamespace='urn:test:decl'\n"
+    "  xmlns='urn:test:decl' elementFormDefault='qualified'>\n"
+    "  <xs:element name='Decl'><xs:complexType><xs:sequence>\n"
+    "    <xs:element name='UCR' type='xs:string' minOccurs='0'/>\n"
+    "    <xs:element name='Dest' type='xs:string' minOccurs='0'/>\n"
+    "    <xs:element name='Weight' type='xs:decimal'/>\n"
+    "    <xs:any namespace='http://www.w3.org/2000/09/xmldsig#' processContents='skip' minOccurs='0'/>\n"
+    "  </xs:sequence></xs:complexType></xs:element>\n"
+    "</xs:schema>\n";
+
+static const char *good = "<?xml version='1.0'?>\n<Decl xmlns='urn:test:decl'>\n  <UCR> 6TH-DUR-1 </UCR>\n"
+                          "  <Dest>VN</Dest>\n  <Weight>12.5</Weight>\n</Decl>\n";
+
+static int setup(void **state) {
+  (void)state;
+  dir = tu_mkdtemp("xml");
+  cfg[0].root = "Decl";
+  cfg[0].ns = "urn:test:decl";
+  cfg[0].xsd = tu_write(dir, "decl.xsd", xsd);
+  cfg[0].doctype = "declaration";
+  cfg[0].format = "test";
+  cfg[0].ucr_xpath = "//t:UCR";
+  cfg[0].dest_xpath = "//t:Dest";
+  cfg[0].ns_map = ns_map;
+  cfg[0].n_ns = 1;
+  gw_error err = {0};
+  return gw_xml_global_init(&err);
+}
+
+static int teardown(void **state) {
+  (void)state;
+  free(cfg[0].xsd);
+  tu_rmrf(dir);
+  free(dir);
+  gw_xml_global_cleanup();
+  return 0;
+}
+
+static void parses_and_validates_good_document(void **state) {
+  (void)state;
+  gw_schemas *s = NULL;
+  gw_error err = {0};
+  assert_int_equal(gw_schemas_load(&s, cfg, 1, &err), 0);
+  xmlDocPtr doc;
+  gw_problems p = {0};
+  assert_int_equal(gw_xml_parse(good, strlen(good), &doc, &p), 0);
+  const gw_schema_cfg *which = NULL;
+  assert_int_equal(gw_schemas_validate(s, doc, &which, &p), 0);
+  assert_ptr_equal(which, &cfg[0]);
+  char *ucr = gw_schemas_extract(s, which, doc, 0), *dest = gw_schemas_extract(s, which, doc, 1);
+  assert_string_equal(ucr, "6TH-DUR-1"); /* trimmed */
+  assert_string_equal(dest, "VN");
+  free(ucr);
+  free(dest);
+  assert_int_equal(p.n, 0);
+  xmlFreeDoc(doc);
+  gw_schemas_free(s);
+}
+
+static void not_well_formed_reports_line(void **state) {
+  (void)state;
+  const char *bad = "<Decl xmlns='urn:test:decl'>\n<UCR>x</UCR>\n<Weight>1</Wieght>\n</Decl>";
+  xmlDocPtr doc;
+  gw_problems p = {0};
+  assert_int_equal(gw_xml_parse(bad, strlen(bad), &doc, &p), GW_EPARSE);
+  assert_null(doc);
+  assert_true(p.n >= 1);
+  assert_string_equal(p.items[0].code, "not_well_formed");
+  assert_int_equal(p.items[0].line, 3);
+  assert_non_null(strstr(p.items[0].message, "Wieght"));
+  gw_problems_free(&p);
+}
+
+static void refuses_doctype_xxe_and_entity_bombs(void **state) {
+  (void)state;
+  const char *xxe = "<?xml version='1.0'?>\n<!DOCTYPE Decl [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>\n"
+                    "<Decl xmlns='urn:test:decl'><UCR>&x;</UCR><Weight>1</Weight></Decl>";
+  const char *lol = "<?xml version='1.0'?>\n<!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+                    "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;'>"
+                    "<!ENTITY e '&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;'><!ENTITY f '&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;'>]>\n"
+                    "<l>&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;</l>";
+  const char *ext = "<?xml version='1.0'?>\n<!DOCTYPE Decl SYSTEM 'http://127.0.0.1:9/x.dtd'>\n<Decl/>";
+  const char *docs[] = {xxe, lol, ext};
+  for (int i = 0; i < 3; i++) {
+    xmlDocPtr doc;
+    gw_problems p = {0};
+    assert_int_equal(gw_xml_parse(docs[i], strlen(docs[i]), &doc, &p), GW_EPARSE);
+    assert_null(doc);
+    assert_string_equal(p.items[p.n - 1].code, "dtd_forbidden");
+    gw_problems_free(&p);
+  }
+}
+
+static void deep_nesting_is_refused(void **state) {
+  (void)state;
+  size_t depth = 10000;
+  char *b = malloc(depth * 7 + 16), *q = b;
+  for (size_t i = 0; i < depth; i++) q += sprintf(q, "<a>");
+  for (size_t i = 0; i < depth; i++) q += sprintf(q, "</a>");
+  xmlDocPtr doc;
+  gw_problems p = {0};
+  assert_int_equal(gw_xml_parse(b, (size_t)(q - b), &doc, &p), GW_EPARSE);
+  assert_true(p.n >= 1);
+  gw_problems_free(&p);
+  free(b);
+}
+
+static void schema_invalid_reports_path_and_line(void **state) {
+  (void)state;
+  gw_schemas *s = NULL;
+  gw_error err = {0};
+  assert_int_equal(gw_schemas_load(&s, cfg, 1, &err), 0);
+  const char *bad = "<Decl xmlns='urn:test:decl'>\n  <UCR>x</UCR>\n  <Weight>heavy</Weight>\n</Decl>";
+  xmlDocPtr doc;
+  gw_problems p = {0};
+  assert_int_equal(gw_xml_parse(bad, strlen(bad), &doc, &p), 0);
+  const gw_schema_cfg *which = NULL;
+  assert_int_equal(gw_schemas_validate(s, doc, &which, &p), GW_ESCHEMA);
+  assert_true(p.n >= 1);
+  assert_string_equal(p.items[0].code, "schema_invalid");
+  assert_int_equal(p.items[0].line, 3);
+  if (!strstr(p.items[0].path, "Weight")) fail_msg("path '%s' msg %s", p.items[0].path, p.items[0].message);
+  assert_non_null(strstr(p.items[0].message, "heavy"));
+  char *json = gw_problems_json(&p, "id-1");
+  assert_non_null(strstr(json, "\"code\":\"schema_invalid\""));
+  assert_non_null(strstr(json, "\"line\":3"));
+  free(json);
+  gw_problems_free(&p);
+  xmlFreeDoc(doc);
+  gw_schemas_free(s);
+}
+
+static void unknown_root_is_named(void **state) {
+  (void)state;
+  gw_schemas *s = NULL;
+  gw_error err = {0};
+  assert_int_equal(gw_schemas_load(&s, cfg, 1, &err), 0);
+  const char *other = "<Invoice xmlns='urn:other'/>";
+  xmlDocPtr doc;
+  gw_problems p = {0};
+  assert_int_equal(gw_xml_parse(other, strlen(other), &doc, &p), 0);
+  const gw_schema_cfg *which = NULL;
+  assert_int_equal(gw_schemas_validate(s, doc, &which, &p), GW_ENOTFOUND);
+  assert_string_equal(p.items[0].code, "unknown_document");
+  assert_non_null(strstr(p.items[0].message, "{urn:other}Invoice"));
+  gw_problems_free(&p);
+  xmlFreeDoc(doc);
+  gw_schemas_free(s);
+}
+
+static void schema_that_does_not_compile_fails_load(void **state) {
+  (void)state;
+  gw_schema_cfg bad = cfg[0];
+  bad.xsd = tu_write(dir, "broken.xsd", "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><xs:element/></xs:schema>");
+  gw_schemas *s = NULL;
+  gw_error err = {0};
+  assert_int_equal(gw_schemas_load(&s, &bad, 1, &err), GW_ECONFIG);
+  assert_non_null(strstr(err.msg, "broken.xsd"));
+  free(bad.xsd);
+}
+
+static void sign_then_verify(const char *alg, const char *key, const char *cert) {
+  gw_signer *sg = NULL;
+  gw_error err = {0};
+  if (gw_signer_load(&sg, key, cert, alg, &err)) fail_msg("%s", err.msg);
+  xmlDocPtr doc;
+  gw_problems p = {0};
+  assert_int_equal(gw_xml_parse(good, strlen(good), &doc, &p), 0);
+  if (gw_signer_sign(sg, doc, &err)) fail_msg("%s", err.msg);
+  /* Round trip through bytes, as the receiver sees it. */
+  xmlChar *out;
+  int len;
+  xmlDocDumpMemoryEnc(doc, &out, &len, "UTF-8");
+  xmlFreeDoc(doc);
+  char *signed_path = tu_write(dir, "signed.xml", (const char *)out);
+  assert_int_equal(gw_xml_parse((const char *)out, (size_t)len, &doc, &p), 0);
+  if (gw_signature_verify_with_cert(doc, cert, &err)) fail_msg("own verify: %s", err.msg);
+  xmlFreeDoc(doc);
+  /* The signed document still validates (signature is the allowed last child). */
+  gw_schemas *s = NULL;
+  assert_int_equal(gw_schemas_load(&s, cfg, 1, &err), 0);
+  assert_int_equal(gw_xml_parse((const char *)out, (size_t)len, &doc, &p), 0);
+  const gw_schema_cfg *which;
+  assert_int_equal(gw_schemas_validate(s, doc, &which, &p), 0);
+  xmlFreeDoc(doc);
+  gw_schemas_free(s);
+  /* An independent implementation agrees. */
+  char cmd[2048];
+  snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem '%s' --id-attr:Id x '%s' >/dev/null 2>&1", cert,
+           signed_path);
+  assert_int_equal(system(cmd), 0);
+  /* Tampering with the content breaks it. */
+  char *t = strstr((char *)out, "12.5");
+  assert_non_null(t);
+  t[0] = '9';
+  assert_int_equal(gw_xml_parse((const char *)out, (size_t)len, &doc, &p), 0);
+  assert_int_not_equal(gw_signature_verify_with_cert(doc, cert, &err), 0);
+  xmlFreeDoc(doc);
+  char *tampered = tu_write(dir, "tampered.xml", (const char *)out);
+  snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem '%s' '%s' >/dev/null 2>&1", cert, tampered);
+  assert_int_not_equal(system(cmd), 0);
+  xmlFree(out);
+  free(signed_path);
+  free(tampered);
+  gw_problems_free(&p);
+  gw_signer_free(sg);
+}
+
+static void signs_with_ecdsa_p256(void **state) {
+  (void)state;
+  char key[512], cert[512];
+  snprintf(key, sizeof(key), "%s/ec.key", dir);
+  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
+  gw_error err = {0};
+  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
+  sign_then_verify("ecdsa-p256", key, cert);
+}
+
+static void signs_with_rsa_2048(void **state) {
+  (void)state;
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd),
+           "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s/rsa.key' -out '%s/rsa.pem' -days 30 "
+           "-subj '/C=VN/O=test/CN=rsa signer' -addext keyUsage=critical,digitalSignature >/dev/null 2>&1",
+           dir, dir);
+  assert_int_equal(system(cmd), 0);
+  char key[512], cert[512];
+  snprintf(key, sizeof(key), "%s/rsa.key", dir);
+  snprintf(cert, sizeof(cert), "%s/rsa.pem", dir);
+  sign_then_verify("rsa-2048", key, cert);
+}
+
+static void key_of_wrong_kind_is_refused(void **state) {
+  (void)state;
+  char key[512], cert[512];
+  snprintf(key, sizeof(key), "%s/ec.key", dir);
+  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
+  gw_error err = {0};
+  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
+  gw_signer *sg = NULL;
+  assert_int_equal(gw_signer_load(&sg, key, cert, "rsa-2048", &err), GW_ECRYPTO);
+  assert_non_null(strstr(err.msg, "not an RSA key"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(parses_and_validates_good_document),
+      cmocka_unit_test(not_well_formed_reports_line),
+      cmocka_unit_test(refuses_doctype_xxe_and_entity_bombs),
+      cmocka_unit_test(deep_nesting_is_refused),
+      cmocka_unit_test(schema_invalid_reports_path_and_line),
+      cmocka_unit_test(unknown_root_is_named),
+      cmocka_unit_test(schema_that_does_not_compile_fails_load),
+      cmocka_unit_test(signs_with_ecdsa_p256),
+      cmocka_unit_test(signs_with_rsa_2048),
+      cmocka_unit_test(key_of_wrong_kind_is_refused),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
