@@ -33,7 +33,7 @@ static size_t esc(char *buf, size_t len, size_t cap, const char *s) {
   return len;
 }
 
-static void vlog(enum gw_log_level lvl, const char *event, const char *id, const char *ucr,
+__attribute__((format(printf, 5, 0))) static void vlog(enum gw_log_level lvl, const char *event, const char *id, const char *ucr,
                  const char *fmt, va_list ap) {
   static const char *names[] = {"debug", "info", "warn", "error"};
   if (lvl < g_level || lvl >= GW_LOG_OFF) return;

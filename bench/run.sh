@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# First pipeline benchmark: `lmcgw serve` (release build) against a real
+# single-node Kafka on loopback, wrk posting the 4.8 KB Thai declaration over
+# keep-alive connections, plain HTTP and TLS. Prints throughput, latency
+# percentiles and the gateway's peak RSS. Bounded: each run is BENCH_SECONDS.
+#
+#   bench/run.sh            (BENCH_SECONDS=20 BENCH_CONNS=32 BENCH_FILE=...)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/deps.sh --bench
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build >/dev/null
+
+secs=${BENCH_SECONDS:-20}
+conns=${BENCH_CONNS:-32}
+file=${BENCH_FILE:-examples/declarations/th-vn-durian-export.xml}
+work=$(mktemp -d /tmp/lmcgw-bench-XXXXXX)
+gw=""
+cleanup() {
+  [ -n "$gw" ] && kill -TERM "$gw" 2>/dev/null && wait "$gw" 2>/dev/null || true
+  bash scripts/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+bash scripts/kafka.sh start "$work/kafka" >/dev/null
+bash scripts/test-pki.sh "$work/pki" >/dev/null
+bootstrap=$(cat "$work/kafka/bootstrap")
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+run() { # $1 = plain|tls
+  local mode=$1 plain=true scheme=http
+  [ "$mode" = tls ] && plain=false scheme=https
+  cat >"$work/lmcgw.yaml" <<YAML
+gateway: {country: TH, state_dir: $work/state, log_level: warn}
+http: {listen: 127.0.0.1:$port, plain: $plain}
+tls: {cert: $work/pki/server.pem, key: $work/pki/server.key}
+signing: {key: $work/pki/signer.key, cert: $work/pki/signer.pem}
+pipeline: {workers: ${BENCH_WORKERS:-2}}
+routing: {topic_prefix: bench}
+kafka: {bootstrap.servers: "$bootstrap", linger.ms: "${BENCH_LINGER_MS:-2}"}
+schemas:
+  - {root: MetaData, namespace: 'urn:wco:datamodel:WCO:DocumentMetaData-DMS:2', xsd: $PWD/schemas/wco/lmcgw-dec-dms-2.xsd,
+     doctype: declaration, format: wco-dec, ucr: '//dec:GoodsShipment/dec:UCR/dec:TraderAssignedReferenceID',
+     destination: '//dec:GoodsShipment/dec:Destination/dec:CountryCode', namespaces: {dec: 'urn:wco:datamodel:WCO:DEC-DMS:2'}}
+YAML
+  ./build/lmcgw serve --config "$work/lmcgw.yaml" 2>"$work/gw-$mode.log" &
+  gw=$!
+  for _ in $(seq 100); do curl -ksf "$scheme://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  # warm-up: topic creation, TLS session setup, page faults
+  LMCGW_BENCH_FILE=$file wrk -t1 -c4 -d3s -s bench/post.lua "$scheme://127.0.0.1:$port" >/dev/null
+  local t0 c0
+  c0=$(awk '{print $14+$15}' "/proc/$gw/stat")
+  echo "== $mode: $(wc -c <"$file") byte declaration, $conns connections, ${secs}s, keep-alive"
+  LMCGW_BENCH_FILE=$file wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/post.lua "$scheme://127.0.0.1:$port" \
+    | grep -E 'Requests/sec|status|p50|Transfer|requests in'
+  local c1 hz
+  c1=$(awk '{print $14+$15}' "/proc/$gw/stat")
+  hz=$(getconf CLK_TCK)
+  grep -E 'VmHWM|VmRSS' "/proc/$gw/status" | tr -s ' \t' ' '
+  awk -v c="$((c1 - c0))" -v hz="$hz" -v s="$secs" 'BEGIN{printf "gateway CPU: %.2f cores busy on average\n", c/hz/s}'
+  kill -TERM "$gw"; wait "$gw" || true; gw=""
+}
+run plain
+run tls

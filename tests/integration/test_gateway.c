@@ -1,0 +1,582 @@
+/* End-to-end tests of `lmcgw serve` against a real Apache Kafka broker
+ * (started by the CTest fixture, or by the test itself for the outage test),
+ * over real HTTPS with client certificates. One test per process:
+ *   test_gateway roundtrip | outage | shutdown | dev
+ * Environment: LMCGW_BIN, LMCGW_TEST_PKI (scripts/test-pki.sh output),
+ * LMCGW_TEST_KAFKA_DIR (fixture broker dir with a bootstrap file),
+ * LMCGW_TEST_KAFKA_SH (scripts/kafka.sh, for the outage test). */
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "proc.h"
+#include "testutil.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                                               \
+  do {                                                                                                                 \
+    if (!(cond)) {                                                                                                     \
+      failures++;                                                                                                      \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                                  \
+      fprintf(stderr, __VA_ARGS__);                                                                                    \
+      fputc('\n', stderr);                                                                                             \
+    }                                                                                                                  \
+  } while (0)
+#define REQUIRE(cond, ...)                                                                                             \
+  do {                                                                                                                 \
+    CHECK(cond, __VA_ARGS__);                                                                                          \
+    if (!(cond)) return 1;                                                                                             \
+  } while (0)
+
+static const char *bin, *pki;
+static char ca[512], server_cert[512], server_key[512], client_cert[512], client_key[512], stranger_cert[512],
+    stranger_key[512], signer_cert[512], signer_key[512];
+
+static const char *env_or_die(const char *name) {
+  const char *v = getenv(name);
+  if (!v || !*v) {
+    fprintf(stderr, "environment variable %s is required\n", name);
+    exit(2);
+  }
+  return v;
+}
+
+static void pki_paths(void) {
+  pki = env_or_die("LMCGW_TEST_PKI");
+  snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+  snprintf(server_cert, sizeof(server_cert), "%s/server.pem", pki);
+  snprintf(server_key, sizeof(server_key), "%s/server.key", pki);
+  snprintf(client_cert, sizeof(client_cert), "%s/client.pem", pki);
+  snprintf(client_key, sizeof(client_key), "%s/client.key", pki);
+  snprintf(stranger_cert, sizeof(stranger_cert), "%s/stranger.pem", pki);
+  snprintf(stranger_key, sizeof(stranger_key), "%s/stranger.key", pki);
+  snprintf(signer_cert, sizeof(signer_cert), "%s/signer.pem", pki);
+  snprintf(signer_key, sizeof(signer_key), "%s/signer.key", pki);
+}
+
+/* A gateway configuration for these tests: TLS with mandatory client
+ * certificates, the project's schemas, its own topic prefix. */
+static char *write_config(const char *dir, const char *bootstrap, const char *prefix, unsigned produce_timeout_ms) {
+  char text[4096];
+  snprintf(text, sizeof(text),
+           "gateway:\n  country: TH\n  instance_id: it-%s\n  state_dir: %s/state\n  log_level: info\n"
+           "http:\n  listen: 127.0.0.1:1\n  max_body: 256KiB\n"
+           "tls:\n  cert: %s\n  key: %s\n  client_ca: %s\n"
+           "signing:\n  key: %s\n  cert: %s\n"
+           "pipeline:\n  workers: 2\n  produce_timeout_ms: %u\n  retry_after_s: 2\n"
+           "routing:\n  topic_prefix: %s\n"
+           "kafka:\n  bootstrap.servers: %s\n  reconnect.backoff.max.ms: 500\n  topic.metadata.refresh.interval.ms: 1000\n"
+           "schemas:\n"
+           "  - {root: MetaData, namespace: 'urn:wco:datamodel:WCO:DocumentMetaData-DMS:2',\n"
+           "     xsd: %s/schemas/wco/lmcgw-dec-dms-2.xsd, doctype: declaration, format: wco-dec,\n"
+           "     ucr: '//dec:GoodsShipment/dec:UCR/dec:TraderAssignedReferenceID',\n"
+           "     destination: '//dec:GoodsShipment/dec:Destination/dec:CountryCode',\n"
+           "     namespaces: {dec: 'urn:wco:datamodel:WCO:DEC-DMS:2'}}\n",
+           prefix, dir, server_cert, server_key, ca, signer_key, signer_cert, produce_timeout_ms, prefix, bootstrap,
+           LMCGW_SOURCE_DIR);
+  return tu_write(dir, "lmcgw.yaml", text);
+}
+
+static pid_t start_gateway(const char *config, int port, const char *log) {
+  char listen[64], *argv[8];
+  snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+  argv[0] = (char *)bin;
+  argv[1] = "serve";
+  argv[2] = "--config";
+  argv[3] = (char *)config;
+  argv[4] = "--listen";
+  argv[5] = listen;
+  argv[6] = NULL;
+  pid_t pid = tp_spawn(argv, log);
+  if (tp_wait_healthy(port, ca, client_cert, client_key, 20000)) {
+    fprintf(stderr, "gateway did not come up; log %s:\n", log);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "tail -n 30 '%s' >&2", log);
+    if (system(cmd)) {
+    }
+    tp_stop(pid, SIGKILL, 1000);
+    return -1;
+  }
+  return pid;
+}
+
+static char *example(const char *rel, size_t *len) {
+  char p[1024];
+  snprintf(p, sizeof(p), "%s/examples/%s", LMCGW_SOURCE_DIR, rel);
+  char *b = tu_read(p, len);
+  if (!b) {
+    fprintf(stderr, "cannot read %s\n", p);
+    exit(2);
+  }
+  return b;
+}
+
+static int post(int port, const char *cert, const char *key, const char *ctype, const char *body, size_t len,
+                const char *extra, tc_response *r) {
+  tc_tls tls = {ca, cert, key};
+  return tc_request(port, &tls, "POST", "/v1/messages", ctype, body, len, extra, r);
+}
+
+/* ---- Kafka consumer ---------------------------------------------------- */
+
+typedef struct record {
+  char *id;
+  char *value;
+  size_t len;
+  int32_t partition;
+  int64_t offset;
+  char key[160];
+} record;
+
+/* Reads every record of topic from the beginning to its end (all partitions
+ * assigned directly: no group, so no rebalance can replay records). Waits up
+ * to wait_ms for the topic to exist. Returns the count; *out is malloc'd. */
+static size_t consume_all(const char *bootstrap, const char *topic, int wait_ms, record **out) {
+  char es[512];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  rd_kafka_conf_set(c, "bootstrap.servers", bootstrap, es, sizeof(es));
+  rd_kafka_conf_set(c, "group.id", "lmcgw-it-unused", es, sizeof(es));
+  rd_kafka_conf_set(c, "enable.partition.eof", "true", es, sizeof(es));
+  rd_kafka_conf_set(c, "enable.auto.commit", "false", es, sizeof(es));
+  rd_kafka_conf_set(c, "isolation.level", "read_committed", es, sizeof(es));
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, es, sizeof(es));
+  size_t n = 0, cap = 64;
+  record *recs = calloc(cap, sizeof(*recs));
+  *out = recs;
+  int parts = 0;
+  long long end = tp_now_ms() + wait_ms;
+  rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+  while (tp_now_ms() < end) {
+    const struct rd_kafka_metadata *md = NULL;
+    if (!rd_kafka_metadata(rk, 0, t, &md, 2000) && md->topic_cnt == 1 && !md->topics[0].err)
+      parts = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (parts > 0) break;
+    usleep(200000);
+  }
+  rd_kafka_topic_destroy(t);
+  if (parts <= 0) {
+    rd_kafka_destroy(rk);
+    return 0;
+  }
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+  for (int p = 0; p < parts; p++)
+    rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  int at_end = 0;
+  end = tp_now_ms() + 30000;
+  while (at_end < parts && tp_now_ms() < end) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+    if (!m) continue;
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) at_end++;
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (n == cap) *out = recs = realloc(recs, (cap *= 2) * sizeof(*recs));
+    record *r = &recs[n++];
+    memset(r, 0, sizeof(*r));
+    r->value = malloc(m->len + 1);
+    memcpy(r->value, m->payload, m->len);
+    r->value[m->len] = 0;
+    r->len = m->len;
+    r->partition = m->partition;
+    r->offset = m->offset;
+    if (m->key_len < sizeof(r->key)) memcpy(r->key, m->key, m->key_len);
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t vl;
+    if (!rd_kafka_message_headers(m, &h) && !rd_kafka_header_get_last(h, "lmcgw-message-id", &v, &vl))
+      r->id = strndup(v, vl);
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_destroy(rk);
+  return n;
+}
+
+static void records_free(record *r, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(r[i].id);
+    free(r[i].value);
+  }
+  free(r);
+}
+
+static const char *json_str(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static int test_roundtrip(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-roundtrip"), prefix[64], log[600];
+  snprintf(prefix, sizeof(prefix), "it%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char *cfg = write_config(dir, bootstrap, prefix, 10000);
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+
+  /* A valid declaration over mutual TLS: 202 once Kafka has it. */
+  size_t len;
+  char *decl = example("declarations/th-vn-durian-export.xml", &len);
+  tc_response r;
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", decl, len, NULL, &r), "post: %s", r.error);
+  CHECK(r.status == 202, "status %d body %s", r.status, r.body);
+  json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+  REQUIRE(j, "202 body is JSON: %s", r.body);
+  char id[64] = "", topic[200] = "";
+  snprintf(id, sizeof(id), "%s", json_str(j, "id") ? json_str(j, "id") : "");
+  snprintf(topic, sizeof(topic), "%s", json_str(j, "topic") ? json_str(j, "topic") : "");
+  CHECK(json_str(j, "ucr") && !strcmp(json_str(j, "ucr"), "6TH0105536000123-DUR0001"), "ucr in %s", r.body);
+  char want_topic[200];
+  snprintf(want_topic, sizeof(want_topic), "%s.VN.declaration", prefix);
+  CHECK(!strcmp(topic, want_topic), "topic %s, want %s", topic, want_topic);
+  CHECK(json_is_integer(json_object_get(j, "partition")) && json_is_integer(json_object_get(j, "offset")),
+        "partition and offset in %s", r.body);
+  int32_t part = (int32_t)json_integer_value(json_object_get(j, "partition"));
+  int64_t off = json_integer_value(json_object_get(j, "offset"));
+  json_decref(j);
+  tc_response_free(&r);
+
+  /* A second, different one, also accepted; distinct ids. */
+  size_t len2;
+  char *rice = example("declarations/kh-vn-rice.xml", &len2);
+  REQUIRE(!post(port, client_cert, client_key, "application/xml; charset=utf-8", rice, len2, NULL, &r), "%s", r.error);
+  CHECK(r.status == 202, "rice: %d %s", r.status, r.body);
+  tc_response_free(&r);
+
+  /* Rejections: 400, 422 (schema and no UCR), 415, 413, each with errors[]. */
+  struct {
+    const char *file, *ctype, *code;
+    int status;
+  } bad[] = {
+      {"invalid/not-well-formed.xml", "application/xml", "not_well_formed", 400},
+      {"invalid/xxe.xml", "application/xml", "dtd_forbidden", 400},
+      {"invalid/schema-invalid.xml", "application/xml", "schema_invalid", 422},
+      {"invalid/no-ucr.xml", "application/xml", "ucr_missing", 422},
+      {"declarations/th-vn-durian-export.xml", "application/json", "unsupported_media_type", 415},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    size_t bl;
+    char *b = example(bad[i].file, &bl);
+    REQUIRE(!post(port, client_cert, client_key, bad[i].ctype, b, bl, NULL, &r), "%s", r.error);
+    CHECK(r.status == bad[i].status, "%s: status %d, want %d", bad[i].file, r.status, bad[i].status);
+    json_t *e = json_loads(r.body ? r.body : "", 0, NULL);
+    json_t *first = e ? json_array_get(json_object_get(e, "errors"), 0) : NULL;
+    CHECK(first && json_str(first, "code") && !strcmp(json_str(first, "code"), bad[i].code) &&
+              json_str(first, "message") && json_object_get(first, "line") && json_object_get(first, "path"),
+          "%s: errors[0] %s", bad[i].file, r.body);
+    if (bad[i].status == 422 && !strcmp(bad[i].code, "schema_invalid"))
+      CHECK(first && json_integer_value(json_object_get(first, "line")) > 0, "schema error has a line: %s", r.body);
+    CHECK(!strstr(r.body ? r.body : "", "root:"), "no file content leaks: %s", r.body);
+    json_decref(e);
+    tc_response_free(&r);
+    free(b);
+  }
+  /* Over the configured 256 KiB: 413 from the Content-Length alone. */
+  size_t big_len = 300 * 1024;
+  char *big = malloc(big_len);
+  memset(big, ' ', big_len);
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", big, big_len, NULL, &r), "%s", r.error);
+  CHECK(r.status == 413, "big: %d", r.status);
+  tc_response_free(&r);
+  free(big);
+
+  /* A client certificate from another CA, or none, does not get in. */
+  CHECK(post(port, stranger_cert, stranger_key, "application/xml", decl, len, NULL, &r) || r.status == 0,
+        "stranger got %d", r.status);
+  tc_response_free(&r);
+  CHECK(post(port, NULL, NULL, "application/xml", decl, len, NULL, &r) || r.status == 0, "no cert got %d", r.status);
+  tc_response_free(&r);
+
+  /* Health, readiness, metrics. */
+  tc_tls tls = {ca, client_cert, client_key};
+  REQUIRE(!tc_request(port, &tls, "GET", "/readyz", NULL, NULL, 0, NULL, &r), "%s", r.error);
+  CHECK(r.status == 200 && strstr(r.body, "\"kafka\":true"), "readyz %d %s", r.status, r.body);
+  tc_response_free(&r);
+  REQUIRE(!tc_request(port, &tls, "GET", "/metrics", NULL, NULL, 0, NULL, &r), "%s", r.error);
+  CHECK(r.status == 200 && strstr(r.body, "lmcgw_messages_total{outcome=\"accepted\"} 2\n"), "metrics accepted: %s", r.body);
+  CHECK(strstr(r.body, "lmcgw_http_responses_total{code=\"422\"} 2\n"), "metrics 422");
+  CHECK(strstr(r.body, "lmcgw_stage_duration_seconds_count{stage=\"sign\"} 2\n"), "metrics sign stage");
+  tc_response_free(&r);
+
+  /* Exactly once in the routing topic, at the offset we were told, signed. */
+  record *recs;
+  size_t n = consume_all(bootstrap, want_topic, 3000, &recs);
+  int seen = 0, rice_seen = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (recs[i].id && !strcmp(recs[i].id, id)) {
+      seen++;
+      CHECK(recs[i].partition == part && recs[i].offset == off, "at [%d]@%lld, answer said [%d]@%lld",
+            recs[i].partition, (long long)recs[i].offset, part, (long long)off);
+      CHECK(!strcmp(recs[i].key, "6TH0105536000123-DUR0001"), "key is the UCR: %s", recs[i].key);
+      char *signed_path = tu_write(dir, "signed.xml", recs[i].value);
+      char cmd[2048];
+      snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --trusted-pem '%s' '%s' >>'%s' 2>&1", ca, signed_path, log);
+      CHECK(system(cmd) == 0, "xmlsec1 verifies the gateway's signature (see %s)", log);
+      snprintf(cmd, sizeof(cmd), "xmllint --noout --nonet --schema '%s/schemas/wco/lmcgw-dec-dms-2.xsd' '%s' 2>>'%s'",
+               LMCGW_SOURCE_DIR, signed_path, log);
+      CHECK(system(cmd) == 0, "signed output still valid against the schema");
+      CHECK(strstr(recs[i].value, "<ds:Signature") || strstr(recs[i].value, "<Signature"), "has a signature");
+      free(signed_path);
+    } else {
+      rice_seen++;
+    }
+  }
+  CHECK(seen == 1, "the durian declaration is in %s %d times (want exactly once)", want_topic, seen);
+  CHECK(rice_seen == 1 && n == 2, "topic has %zu records (want 2: no rejected message routed)", n);
+  records_free(recs, n);
+  /* Rejected messages are on record in the dead-letter topic. */
+  char dlq[200];
+  snprintf(dlq, sizeof(dlq), "%s.dlq", prefix);
+  n = consume_all(bootstrap, dlq, 2000, &recs);
+  CHECK(n == 4, "dead-letter topic has %zu records, want 4 (400 x2, 422 x2)", n);
+  records_free(recs, n);
+
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(decl);
+  free(rice);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
+/* ---- broker outage ------------------------------------------------------ */
+
+typedef struct sent {
+  char id[64];
+  int status;
+  long long t_sent, t_answered;
+} sent;
+
+static int kafka_sh(const char *verb, const char *dir) {
+  char cmd[1200];
+  snprintf(cmd, sizeof(cmd), "'%s' %s '%s' >>'%s/kafka-sh.log' 2>&1", env_or_die("LMCGW_TEST_KAFKA_SH"), verb, dir, dir);
+  return system(cmd);
+}
+
+static int post_one(int port, const char *body, size_t len, sent *s) {
+  tc_response r;
+  s->t_sent = tp_now_ms();
+  int rc = post(port, client_cert, client_key, "application/xml", body, len, NULL, &r);
+  s->t_answered = tp_now_ms();
+  s->status = rc ? 0 : r.status;
+  if (s->status == 202) {
+    json_t *j = json_loads(r.body, 0, NULL);
+    snprintf(s->id, sizeof(s->id), "%s", j && json_str(j, "id") ? json_str(j, "id") : "");
+    json_decref(j);
+  }
+  char ra[32];
+  if (s->status == 503 && !tc_header(&r, "retry-after", ra, sizeof(ra))) s->status = -503; /* no Retry-After */
+  tc_response_free(&r);
+  return rc;
+}
+
+static int test_outage(void) {
+  char *dir = tu_mkdtemp("it-outage"), kdir[600], bootstrap[256], bsfile[700], log[600];
+  snprintf(kdir, sizeof(kdir), "%s/kafka", dir);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  REQUIRE(kafka_sh("start", kdir) == 0, "own broker starts (see %s/kafka-sh.log)", kdir);
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", kdir);
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "bootstrap");
+  char *cfg = write_config(dir, bootstrap, "outage", 3000);
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+  size_t len;
+  char *decl = example("declarations/th-vn-durian-export.xml", &len);
+  enum { N = 400 };
+  sent *s = calloc(N, sizeof(*s));
+  size_t k = 0;
+  /* Phase 1: broker up. */
+  for (int i = 0; i < 20; i++) post_one(port, decl, len, &s[k++]);
+  /* Phase 2: broker down; every answer must be 503 with Retry-After. */
+  REQUIRE(kafka_sh("stop", kdir) == 0, "broker stops");
+  long long down_from = tp_now_ms();
+  size_t first_down = k;
+  for (int i = 0; i < 6; i++) post_one(port, decl, len, &s[k++]);
+  size_t last_down = k;
+  long long down_until = tp_now_ms();
+  /* Phase 3: broker back; the gateway recovers by itself. */
+  REQUIRE(kafka_sh("start", kdir) == 0, "broker restarts");
+  long long back = tp_now_ms();
+  int ok_after = 0;
+  while (tp_now_ms() - back < 60000 && k < N && ok_after < 20) {
+    post_one(port, decl, len, &s[k]);
+    if (s[k].status == 202) ok_after++;
+    k++;
+  }
+  CHECK(ok_after == 20, "20 accepted after the broker came back (got %d in %zu tries)", ok_after, k - last_down);
+  int accepted = 0, unavailable = 0;
+  for (size_t i = 0; i < k; i++) {
+    if (s[i].status == 202) accepted++;
+    if (s[i].status == 503) unavailable++;
+    CHECK(s[i].status != -503, "503 without Retry-After (request %zu)", i);
+    CHECK(s[i].status == 202 || s[i].status == 503 || s[i].status == -503, "request %zu: status %d", i, s[i].status);
+  }
+  for (size_t i = first_down; i < last_down; i++)
+    CHECK(s[i].status == 503 && s[i].t_sent >= down_from && s[i].t_answered <= down_until,
+          "while the broker was down request %zu got %d (want 503, never 202)", i, s[i].status);
+  /* Every 202 is in the topic, exactly once. */
+  record *recs;
+  size_t n = consume_all(bootstrap, "outage.VN.declaration", 4000, &recs);
+  int missing = 0, dup = 0;
+  for (size_t i = 0; i < k; i++) {
+    if (s[i].status != 202) continue;
+    int c = 0;
+    for (size_t x = 0; x < n; x++)
+      if (recs[x].id && !strcmp(recs[x].id, s[i].id)) c++;
+    if (c == 0) missing++;
+    if (c > 1) dup++;
+  }
+  CHECK(missing == 0, "%d accepted message(s) missing from the topic", missing);
+  CHECK(dup == 0, "%d accepted message(s) duplicated", dup);
+  fprintf(stderr, "outage: %zu requests, %d accepted, %d answered 503, %zu records in topic\n", k, accepted,
+          unavailable, n);
+  records_free(recs, n);
+  CHECK(tp_stop(pid, SIGTERM, 20000) == 0, "graceful exit");
+  kafka_sh("stop", kdir);
+  free(s);
+  free(decl);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
+/* ---- graceful shutdown with requests in flight --------------------------- */
+
+typedef struct poster {
+  int port;
+  const char *body;
+  size_t len;
+  int status;
+  pthread_t t;
+} poster;
+
+static void *poster_main(void *arg) {
+  poster *p = arg;
+  sent s;
+  post_one(p->port, p->body, p->len, &s);
+  p->status = s.status;
+  return NULL;
+}
+
+static int test_shutdown(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "bootstrap");
+  char *dir = tu_mkdtemp("it-shutdown"), log[600];
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char prefix[64];
+  snprintf(prefix, sizeof(prefix), "sd%d", getpid());
+  char *cfg = write_config(dir, bootstrap, prefix, 10000);
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+  size_t len;
+  char *decl = example("declarations/la-cn-coffee.xml", &len);
+  enum { P = 16 };
+  poster ps[P];
+  for (int i = 0; i < P; i++) {
+    ps[i] = (poster){port, decl, len, 0, 0};
+    pthread_create(&ps[i].t, NULL, poster_main, &ps[i]);
+  }
+  usleep(30000); /* let some requests be in flight */
+  kill(pid, SIGTERM);
+  int accepted = 0;
+  for (int i = 0; i < P; i++) {
+    pthread_join(ps[i].t, NULL);
+    /* In flight when the signal came: answered 202; after: refused or not connected. */
+    CHECK(ps[i].status == 202 || ps[i].status == 503 || ps[i].status == 0, "poster %d: %d", i, ps[i].status);
+    if (ps[i].status == 202) accepted++;
+  }
+  int st = tp_stop(pid, 0, 20000);
+  CHECK(st == 0, "exit status after SIGTERM: %d (want 0)", st);
+  char topic[200];
+  snprintf(topic, sizeof(topic), "%s.CN.declaration", prefix);
+  record *recs;
+  size_t n = consume_all(bootstrap, topic, 2000, &recs);
+  CHECK((int)n == accepted, "%zu records for %d accepted", n, accepted);
+  fprintf(stderr, "shutdown: %d of %d accepted before the gateway stopped\n", accepted, P);
+  records_free(recs, n);
+  /* A second signal cuts it short: non-zero, at once. */
+  pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway restart");
+  kill(pid, SIGTERM);
+  kill(pid, SIGTERM);
+  st = tp_stop(pid, 0, 5000);
+  CHECK(st != -1, "second signal exits promptly");
+  free(decl);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
+/* ---- embedded defaults -------------------------------------------------- */
+
+static int test_dev(void) {
+  char *dir = tu_mkdtemp("it-dev"), log[600], state[600], listen[64];
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  snprintf(state, sizeof(state), "%s/state", dir);
+  int port = tp_free_port();
+  snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+  char *argv[] = {(char *)bin, "serve", "--dev", "--state-dir", state, "--listen", listen, NULL};
+  pid_t pid = tp_spawn(argv, log);
+  REQUIRE(!tp_wait_healthy(port, NULL, NULL, NULL, 20000), "dev gateway comes up (log %s)", log);
+  const char *files[] = {"declarations/th-vn-durian-export.xml", "declarations/kh-vn-rice.xml",
+                         "declarations/la-cn-coffee.xml", "declarations/mm-th-mungbean-bare.xml"};
+  for (size_t i = 0; i < 4; i++) {
+    size_t len;
+    char *b = example(files[i], &len);
+    tc_response r;
+    REQUIRE(!tc_request(port, NULL, "POST", "/v1/messages", "application/xml", b, len, NULL, &r), "%s", r.error);
+    CHECK(r.status == 202, "%s: %d %s", files[i], r.status, r.body);
+    tc_response_free(&r);
+    free(b);
+  }
+  char key[700];
+  snprintf(key, sizeof(key), "%s/dev-signing.key", state);
+  CHECK(access(key, R_OK) == 0, "dev signing key created in the state dir");
+  CHECK(tp_stop(pid, SIGINT, 15000) == 0, "graceful exit on SIGINT");
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: test_gateway roundtrip|outage|shutdown|dev\n");
+    return 2;
+  }
+  bin = env_or_die("LMCGW_BIN");
+  signal(SIGPIPE, SIG_IGN);
+  int rc;
+  if (!strcmp(argv[1], "dev")) return test_dev();
+  pki_paths();
+  if (!strcmp(argv[1], "roundtrip")) rc = test_roundtrip();
+  else if (!strcmp(argv[1], "outage")) rc = test_outage();
+  else if (!strcmp(argv[1], "shutdown")) rc = test_shutdown();
+  else {
+    fprintf(stderr, "unknown test %s\n", argv[1]);
+    return 2;
+  }
+  fprintf(stderr, "%s: %s (%d failure(s))\n", argv[1], rc ? "FAILED" : "passed", failures);
+  return rc;
+}

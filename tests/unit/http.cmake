@@ -1,0 +1,12 @@
+# HTTP server unit tests (gateway/http). Included from tests/CMakeLists.txt.
+if(NOT TARGET PkgConfig::CMOCKA)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+endif()
+add_executable(test_http ${CMAKE_CURRENT_LIST_DIR}/test_http.c)
+if(DEFINED LMCGW_WARN)
+  target_compile_options(test_http PRIVATE ${LMCGW_WARN})
+endif()
+target_link_libraries(test_http PRIVATE lmcgw_core PkgConfig::CMOCKA)
+add_test(NAME unit_http COMMAND test_http)
+set_tests_properties(unit_http PROPERTIES TIMEOUT 180 LABELS unit)
