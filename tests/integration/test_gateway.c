@@ -29,10 +29,12 @@ static int failures;
       fputc('\n', stderr);                                                                                             \
     }                                                                                                                  \
   } while (0)
+/* Evaluates cond once: it often is the request itself. */
 #define REQUIRE(cond, ...)                                                                                             \
   do {                                                                                                                 \
-    CHECK(cond, __VA_ARGS__);                                                                                          \
-    if (!(cond)) return 1;                                                                                             \
+    int ok_ = !!(cond);                                                                                                \
+    CHECK(ok_, __VA_ARGS__);                                                                                           \
+    if (!ok_) return 1;                                                                                                \
   } while (0)
 
 static const char *bin, *pki;
@@ -366,7 +368,7 @@ typedef struct sent {
 
 static int kafka_sh(const char *verb, const char *dir) {
   char cmd[1200];
-  snprintf(cmd, sizeof(cmd), "'%s' %s '%s' >>'%s/kafka-sh.log' 2>&1", env_or_die("LMCGW_TEST_KAFKA_SH"), verb, dir, dir);
+  snprintf(cmd, sizeof(cmd), "'%s' %s '%s' >>'%s-sh.log' 2>&1", env_or_die("LMCGW_TEST_KAFKA_SH"), verb, dir, dir);
   return system(cmd);
 }
 
@@ -391,7 +393,7 @@ static int test_outage(void) {
   char *dir = tu_mkdtemp("it-outage"), kdir[600], bootstrap[256], bsfile[700], log[600];
   snprintf(kdir, sizeof(kdir), "%s/kafka", dir);
   snprintf(log, sizeof(log), "%s/gateway.log", dir);
-  REQUIRE(kafka_sh("start", kdir) == 0, "own broker starts (see %s/kafka-sh.log)", kdir);
+  REQUIRE(kafka_sh("start", kdir) == 0, "own broker starts (see %s-sh.log)", kdir);
   snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", kdir);
   REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "bootstrap");
   char *cfg = write_config(dir, bootstrap, "outage", 3000);
