@@ -67,6 +67,13 @@ static const gw_field transport_f[] = {
     END};
 static const gw_struct_desc transport_d = {"transport", sizeof(gw_transport), transport_f};
 
+static const gw_field equipment_f[] = {
+    S(gw_equipment, id, "container number (ISO 6346)"),
+    S(gw_equipment, size_type, "ISO 6346 size and type code"),
+    S(gw_equipment, seal, "seal number"),
+    END};
+static const gw_struct_desc equipment_d = {"equipment", sizeof(gw_equipment), equipment_f};
+
 static const gw_field treatment_f[] = {
     S(gw_treatment, type, "treatment type"),
     S(gw_treatment, chemical, "active ingredient"),
@@ -154,6 +161,7 @@ static const gw_field consignment_f[] = {
     AR(gw_consignment, parties, n_parties, party_d, "parties"),
     AR(gw_consignment, items, n_items, item_d, "goods items"),
     AR(gw_consignment, documents, n_documents, docref_d, "referenced documents"),
+    AR(gw_consignment, equipment, n_equipment, equipment_d, "transport equipment (containers)"),
     ST(gw_consignment, sps, sps_d, "SPS certificate facts"),
     ST(gw_consignment, response, response_d, "response facts"),
     AR(gw_consignment, remarks, n_remarks, note_d, "remarks"),

@@ -87,6 +87,12 @@ typedef struct gw_transport {
   char *container;     /* "1" in containers, "0" not, NULL unknown */
 } gw_transport;
 
+typedef struct gw_equipment {
+  char *id;            /* container number (ISO 6346) */
+  char *size_type;     /* ISO 6346 size and type code */
+  char *seal;          /* seal number */
+} gw_equipment;
+
 typedef struct gw_treatment {
   char *type;          /* e.g. fumigation, cold treatment */
   char *chemical;      /* active ingredient */
@@ -185,6 +191,8 @@ typedef struct gw_consignment {
   size_t n_items;
   gw_docref *documents;
   size_t n_documents;
+  gw_equipment *equipment; /* transport equipment (containers) */
+  size_t n_equipment;
   gw_sps sps;
   gw_response response;
   gw_note *remarks;    /* free-text remarks, AI statements */
