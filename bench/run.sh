@@ -39,10 +39,7 @@ signing: {key: $work/pki/signer.key, cert: $work/pki/signer.pem}
 pipeline: {workers: ${BENCH_WORKERS:-2}}
 routing: {topic_prefix: bench}
 kafka: {bootstrap.servers: "$bootstrap", linger.ms: "${BENCH_LINGER_MS:-2}"}
-schemas:
-  - {root: MetaData, namespace: 'urn:wco:datamodel:WCO:DocumentMetaData-DMS:2', xsd: $PWD/schemas/wco/lmcgw-dec-dms-2.xsd,
-     doctype: declaration, format: wco-dec, ucr: '//dec:GoodsShipment/dec:UCR/dec:TraderAssignedReferenceID',
-     destination: '//dec:GoodsShipment/dec:Destination/dec:CountryCode', namespaces: {dec: 'urn:wco:datamodel:WCO:DEC-DMS:2'}}
+countries: {VN: {receives: {declaration: wco-dec}}}
 YAML
   ./build/lmcgw serve --config "$work/lmcgw.yaml" 2>"$work/gw-$mode.log" &
   gw=$!

@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/formats_cli.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "adapters/registry.h"
 #include "pipeline/xml.h"
 #include "pki/devpki.h"
 #include "serve/serve.h"
@@ -23,6 +25,10 @@ static void usage_main(FILE *out) {
           "\n"
           "Commands:\n"
           "  serve          run the gateway (HTTPS ingest, validation, signing, Kafka)\n"
+          "  validate       check messages as the gateway would (schemas, code lists, rules)\n"
+          "  inspect        print a message's canonical model as JSON\n"
+          "  translate      translate a message into another format or for a country\n"
+          "  formats        list the formats, their schemas and which fields each carries\n"
           "  config check   check a configuration file and report every problem with its line\n"
           "  config keys    list every configuration key with its default\n"
           "  version        print the version and the libraries in use\n"
@@ -90,14 +96,17 @@ static int cmd_config(int argc, char **argv) {
   if (!rc) {
     /* Schemas are part of the configuration: prove they compile too. */
     gw_error xe = {0};
-    gw_schemas *s = NULL;
-    if (gw_xml_global_init(&xe) || gw_schemas_load(&s, cfg.schemas, cfg.n_schemas, &xe)) {
+    gw_registry *r = NULL;
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/schemas", gw_config_data_dir());
+    if (gw_xml_global_init(&xe) || gw_registry_new(dir, &cfg, &r, &xe) || gw_registry_check_profiles(r, &cfg, &xe)) {
       fprintf(stderr, "%s: %s\n", argv[2], xe.msg);
       rc = 1;
     }
-    gw_schemas_free(s);
+    if (!rc) printf("%s: ok (%zu format(s), %zu country profile(s), country %s)\n", argv[2], gw_registry_count(r),
+                    cfg.n_countries, cfg.country);
+    gw_registry_free(r);
   }
-  if (!rc) printf("%s: ok (%zu schema(s), country %s)\n", argv[2], cfg.n_schemas, cfg.country);
   gw_config_diags_free(&d);
   gw_config_free(&cfg);
   return rc ? 1 : 0;
@@ -168,6 +177,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) return cmd_version();
   if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "config")) return cmd_config(argc - 1, argv + 1);
+  if (!strcmp(cmd, "validate")) return gw_cli_validate(argc - 1, argv + 1);
+  if (!strcmp(cmd, "inspect")) return gw_cli_inspect(argc - 1, argv + 1);
+  if (!strcmp(cmd, "translate")) return gw_cli_translate(argc - 1, argv + 1);
+  if (!strcmp(cmd, "formats")) return gw_cli_formats(argc - 1, argv + 1);
   fprintf(stderr, "lmcgw: unknown command '%s'\n\n", cmd);
   usage_main(stderr);
   return 2;

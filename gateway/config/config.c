@@ -205,9 +205,72 @@ static int kv_set(gw_kv **arr, size_t *n, const char *k, const char *v) {
   return 0;
 }
 
+const char *const gw_kind_names[GW_K_COUNT] = {"declaration", "response", "sps_certificate", "sps_acknowledgement"};
+
+int gw_kind_index(const char *kind) {
+  for (int i = 0; kind && i < GW_K_COUNT; i++)
+    if (!strcmp(kind, gw_kind_names[i])) return i;
+  return -1;
+}
+
+int gw_format_listed(const char *list, const char *format) {
+  size_t k = strlen(format);
+  for (const char *s = list; s && *s;) {
+    while (*s == ' ' || *s == ',') s++;
+    size_t l = strcspn(s, ", ");
+    if (l == k && !strncmp(s, format, k)) return 1;
+    s += l;
+  }
+  return 0;
+}
+
+/* The built-in country profiles: an illustration of what each participant's
+ * national systems speak, not a statement about any agency. KH and LA run
+ * ASYCUDA World; MM and VN exchange UN/EDIFACT; TH and CN WCO XML; SPS
+ * certificates travel as the UN/CEFACT SPS Certificate (ePhyto) everywhere.
+ * Responses go out in a format that carries them (ASYCUDA XML does not). */
+static const struct {
+  const char *code, *sends[GW_K_COUNT], *receives[GW_K_COUNT];
+} default_profiles[] = {
+    {"CN", {"wco-dec,json", "wco-dec,json", "sps,json", "sps"}, {"wco-dec", "wco-dec", "sps", "sps"}},
+    {"KH", {"asycuda,json", "cusdec", "sps", "sps"}, {"asycuda", "cusdec", "sps", "sps"}},
+    {"LA", {"asycuda,json", "cusdec", "sps", "sps"}, {"asycuda", "cusdec", "sps", "sps"}},
+    {"MM", {"cusdec,json", "cusdec", "sps", "sps"}, {"cusdec", "cusdec", "sps", "sps"}},
+    {"TH", {"wco-dec,json", "wco-dec", "sps,json", "sps"}, {"wco-dec", "wco-dec", "sps", "sps"}},
+    {"VN", {"cusdec,json", "cusdec", "sps", "sps"}, {"cusdec", "cusdec", "sps", "sps"}},
+};
+
+static gw_country_profile *country_slot(gw_config *c, const char *code) {
+  for (size_t i = 0; i < c->n_countries; i++)
+    if (!strcmp(c->countries[i].code, code)) return &c->countries[i];
+  if (c->n_countries == GW_MAX_COUNTRIES) return NULL;
+  gw_country_profile *p = &c->countries[c->n_countries++];
+  memset(p, 0, sizeof(*p));
+  snprintf(p->code, sizeof(p->code), "%s", code);
+  return p;
+}
+
 static void defaults(gw_config *c) {
   for (size_t i = 0; i < N_KEYS; i++)
     if (keys[i].def) set_key(c, &keys[i], keys[i].def, 0, NULL);
+  for (size_t i = 0; i < sizeof(default_profiles) / sizeof(default_profiles[0]); i++) {
+    gw_country_profile *p = country_slot(c, default_profiles[i].code);
+    for (int k = 0; p && k < GW_K_COUNT; k++) {
+      p->sends[k] = strdup(default_profiles[i].sends[k]);
+      p->receives[k] = strdup(default_profiles[i].receives[k]);
+    }
+    if (p) {
+      char dir[32];
+      snprintf(dir, sizeof(dir), "certs/%s", p->code);
+      p->trust_store = strdup(dir);
+    }
+  }
+}
+
+const gw_country_profile *gw_config_country(const gw_config *cfg, const char *code) {
+  for (size_t i = 0; code && i < cfg->n_countries; i++)
+    if (!strcmp(cfg->countries[i].code, code)) return &cfg->countries[i];
+  return NULL;
 }
 
 /* ---- YAML --------------------------------------------------------------- */
@@ -219,7 +282,7 @@ static long line_of(yaml_node_t *n) { return n ? (long)n->start_mark.line + 1 : 
 
 static void load_schema(gw_config *c, yaml_document_t *doc, yaml_node_t *item, gw_config_diags *d) {
   if (item->type != YAML_MAPPING_NODE) {
-    diag(d, line_of(item), "schemas", "each schema must be a mapping (root, namespace, xsd, ...)");
+    diag(d, line_of(item), "schemas", "each schema must be a mapping (root, namespace, xsd)");
     return;
   }
   gw_schema_cfg *na = realloc(c->schemas, (c->n_schemas + 1) * sizeof(*na));
@@ -231,19 +294,6 @@ static void load_schema(gw_config *c, yaml_document_t *doc, yaml_node_t *item, g
   for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
     yaml_node_t *kn = yaml_document_get_node(doc, p->key), *vn = yaml_document_get_node(doc, p->value);
     const char *k = scalar(kn);
-    if (k && !strcmp(k, "namespaces")) {
-      if (!vn || vn->type != YAML_MAPPING_NODE) {
-        diag(d, line_of(vn), "schemas.namespaces", "must map XPath prefixes to namespace URIs");
-        continue;
-      }
-      for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
-        const char *pk = scalar(yaml_document_get_node(doc, q->key));
-        const char *pv = scalar(yaml_document_get_node(doc, q->value));
-        if (!pk || !pv) diag(d, line_of(vn), "schemas.namespaces", "prefix and URI must be plain text");
-        else kv_set(&s->ns_map, &s->n_ns, pk, pv);
-      }
-      continue;
-    }
     const char *v = scalar(vn);
     if (!k || !v) {
       diag(d, line_of(kn), "schemas", "keys and values of a schema entry must be plain text");
@@ -252,20 +302,122 @@ static void load_schema(gw_config *c, yaml_document_t *doc, yaml_node_t *item, g
     char **dst = NULL;
     if (!strcmp(k, "root")) dst = &s->root;
     else if (!strcmp(k, "namespace")) dst = &s->ns;
-    else if (!strcmp(k, "doctype")) dst = &s->doctype;
-    else if (!strcmp(k, "format")) dst = &s->format;
-    else if (!strcmp(k, "ucr")) dst = &s->ucr_xpath;
-    else if (!strcmp(k, "destination")) dst = &s->dest_xpath;
     else if (!strcmp(k, "xsd")) {
       free(s->xsd);
       s->xsd = resolve_path(c->base_dir, v);
       continue;
     } else {
-      diag(d, line_of(kn), "schemas", "unknown key '%s' (root, namespace, xsd, doctype, format, ucr, destination, namespaces)", k);
+      diag(d, line_of(kn), "schemas", "unknown key '%s' (root, namespace, xsd; where the UCR and destination are comes from the adapter)", k);
       continue;
     }
     free(*dst);
     *dst = strdup(v);
+  }
+}
+
+static void load_adapter(gw_config *c, yaml_document_t *doc, yaml_node_t *item, gw_config_diags *d) {
+  if (item->type != YAML_MAPPING_NODE) {
+    diag(d, line_of(item), "adapters", "each adapter must be a mapping (name, plugin | root, namespace, ...)");
+    return;
+  }
+  gw_adapter_cfg *na = realloc(c->adapters, (c->n_adapters + 1) * sizeof(*na));
+  if (!na) return;
+  c->adapters = na;
+  gw_adapter_cfg *a = &na[c->n_adapters++];
+  memset(a, 0, sizeof(*a));
+  a->line = line_of(item);
+  for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+    yaml_node_t *kn = yaml_document_get_node(doc, p->key), *vn = yaml_document_get_node(doc, p->value);
+    const char *k = scalar(kn), *v = scalar(vn);
+    if (!k || !v) {
+      diag(d, line_of(kn), "adapters", "keys and values of an adapter entry must be plain text");
+      continue;
+    }
+    char **dst = NULL;
+    int path = 0;
+    if (!strcmp(k, "name")) dst = &a->name;
+    else if (!strcmp(k, "plugin")) dst = &a->plugin, path = 1;
+    else if (!strcmp(k, "kind")) dst = &a->kind;
+    else if (!strcmp(k, "root")) dst = &a->root;
+    else if (!strcmp(k, "namespace")) dst = &a->ns;
+    else if (!strcmp(k, "xsd")) dst = &a->xsd, path = 1;
+    else if (!strcmp(k, "to_canonical")) dst = &a->to_canonical, path = 1;
+    else if (!strcmp(k, "from_canonical")) dst = &a->from_canonical, path = 1;
+    else if (!strcmp(k, "media_type")) dst = &a->media_type;
+    else {
+      diag(d, line_of(kn), "adapters",
+           "unknown key '%s' (name, plugin, kind, root, namespace, xsd, to_canonical, from_canonical, media_type)", k);
+      continue;
+    }
+    free(*dst);
+    *dst = path ? resolve_path(c->base_dir, v) : strdup(v);
+  }
+}
+
+static void load_country(gw_config *c, yaml_document_t *doc, const char *code, yaml_node_t *vn, gw_config_diags *d) {
+  if (!gw_country_code_ok(code)) {
+    diag(d, line_of(vn), "countries", "'%s' is not an ISO 3166-1 alpha-2 code", code);
+    return;
+  }
+  if (!vn || vn->type != YAML_MAPPING_NODE) {
+    diag(d, line_of(vn), "countries", "%s must be a mapping (sends, receives, endpoint, trust_store)", code);
+    return;
+  }
+  gw_country_profile *pr = country_slot(c, code);
+  if (!pr) {
+    diag(d, line_of(vn), "countries", "more than %d countries", GW_MAX_COUNTRIES);
+    return;
+  }
+  pr->line = line_of(vn);
+  for (yaml_node_pair_t *p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top; p++) {
+    yaml_node_t *kn = yaml_document_get_node(doc, p->key), *v = yaml_document_get_node(doc, p->value);
+    const char *k = scalar(kn);
+    char key[64];
+    snprintf(key, sizeof(key), "countries.%s.%s", code, k ? k : "?");
+    if (k && (!strcmp(k, "sends") || !strcmp(k, "receives"))) {
+      int sends = !strcmp(k, "sends");
+      if (!v || v->type != YAML_MAPPING_NODE) {
+        diag(d, line_of(v), key, "must map document kinds (declaration, response, sps_certificate, sps_acknowledgement) to formats");
+        continue;
+      }
+      for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+        yaml_node_t *kk = yaml_document_get_node(doc, q->key), *vv = yaml_document_get_node(doc, q->value);
+        int ki = gw_kind_index(scalar(kk));
+        if (ki < 0) {
+          diag(d, line_of(kk), key, "unknown document kind '%s' (declaration, response, sps_certificate, sps_acknowledgement)",
+               scalar(kk) ? scalar(kk) : "?");
+          continue;
+        }
+        char list[256] = "";
+        if (vv && vv->type == YAML_SEQUENCE_NODE && sends) {
+          for (yaml_node_item_t *it = vv->data.sequence.items.start; it < vv->data.sequence.items.top; it++) {
+            const char *f = scalar(yaml_document_get_node(doc, *it));
+            if (f) snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", *list ? "," : "", f);
+          }
+        } else if (scalar(vv)) {
+          snprintf(list, sizeof(list), "%s", scalar(vv));
+        } else {
+          diag(d, line_of(vv), key, "%s", sends ? "expected a format or a list of formats" : "expected one format");
+          continue;
+        }
+        char **slot = sends ? &pr->sends[ki] : &pr->receives[ki];
+        free(*slot);
+        *slot = strdup(list);
+      }
+      continue;
+    }
+    const char *val = scalar(v);
+    if (!k || !val) {
+      diag(d, line_of(kn), key, "expected a plain value");
+    } else if (!strcmp(k, "endpoint")) {
+      free(pr->endpoint);
+      pr->endpoint = strdup(val);
+    } else if (!strcmp(k, "trust_store")) {
+      free(pr->trust_store);
+      pr->trust_store = resolve_path(c->base_dir, val);
+    } else {
+      diag(d, line_of(kn), key, "unknown key '%s' (sends, receives, endpoint, trust_store)", k);
+    }
   }
 }
 
@@ -292,8 +444,24 @@ static void load_yaml(gw_config *c, yaml_document_t *doc, gw_config_diags *d) {
         load_schema(c, doc, yaml_document_get_node(doc, *it), d);
       continue;
     }
+    if (!strcmp(sec, "adapters")) {
+      if (!vn || vn->type != YAML_SEQUENCE_NODE) {
+        diag(d, line_of(vn), "adapters", "must be a list");
+        continue;
+      }
+      for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++)
+        load_adapter(c, doc, yaml_document_get_node(doc, *it), d);
+      continue;
+    }
     if (!vn || vn->type != YAML_MAPPING_NODE) {
       diag(d, line_of(vn), sec, "section '%s' must be a mapping of keys", sec);
+      continue;
+    }
+    if (!strcmp(sec, "countries")) {
+      for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
+        const char *code = scalar(yaml_document_get_node(doc, q->key));
+        load_country(c, doc, code ? code : "?", yaml_document_get_node(doc, q->value), d);
+      }
       continue;
     }
     int is_kafka = !strcmp(sec, "kafka");
@@ -301,7 +469,7 @@ static void load_yaml(gw_config *c, yaml_document_t *doc, gw_config_diags *d) {
     for (size_t i = 0; i < N_KEYS && !known_section; i++)
       if (!strncmp(keys[i].name, sec, strlen(sec)) && keys[i].name[strlen(sec)] == '.') known_section = 1;
     if (!known_section) {
-      diag(d, line_of(kn), sec, "unknown section '%s' (gateway, http, tls, signing, pipeline, routing, kafka, schemas)", sec);
+      diag(d, line_of(kn), sec, "unknown section '%s' (gateway, http, tls, signing, pipeline, routing, kafka, schemas, adapters, countries)", sec);
       continue;
     }
     for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
@@ -378,6 +546,9 @@ static const char *kafka_get(const gw_config *c, const char *k) {
 
 /* Checks that need the whole configuration. Lines are not known here; the key
  * names the place. */
+static void check_adapters(gw_config *c, gw_config_diags *d);
+static void check_countries(gw_config *c, gw_config_diags *d);
+
 static void check(gw_config *c, gw_config_diags *d) {
   if (!gw_country_code_ok(c->country))
     diag(d, L(c, "gateway.country"), "gateway.country", c->country ? "'%s' is not an ISO 3166-1 alpha-2 code" : "is required%s",
@@ -410,11 +581,9 @@ static void check(gw_config *c, gw_config_diags *d) {
       diag(d, L(c, "routing.topic_prefix"), "routing.topic_prefix", "'%s' has a character Kafka topic names cannot carry", c->topic_prefix);
       break;
     }
-  if (c->n_schemas == 0) diag(d, 0, "schemas", "at least one schema is required");
   for (size_t i = 0; i < c->n_schemas; i++) {
     gw_schema_cfg *s = &c->schemas[i];
-    const char *miss = !s->root ? "root" : !s->ns ? "namespace" : !s->xsd ? "xsd" : !s->doctype ? "doctype"
-                     : !s->format ? "format" : !s->ucr_xpath ? "ucr" : NULL;
+    const char *miss = !s->root ? "root" : !s->ns ? "namespace" : !s->xsd ? "xsd" : NULL;
     if (miss) diag(d, s->line, "schemas", "entry is missing '%s'", miss);
     else if (access(s->xsd, R_OK) != 0)
       diag(d, s->line, "schemas.xsd", "cannot read '%s': %s", s->xsd, strerror(errno));
@@ -423,6 +592,65 @@ static void check(gw_config *c, gw_config_diags *d) {
           !strcmp(s->ns, c->schemas[j].ns))
         diag(d, s->line, "schemas", "{%s}%s is configured twice (first at line %ld)", s->ns, s->root,
              c->schemas[j].line);
+  }
+  check_adapters(c, d);
+  check_countries(c, d);
+}
+
+/* The formats the binary has built in; configured adapters add theirs. */
+static const char *const builtin_formats[] = {"wco-dec", "sps", "cusdec", "asycuda", "json", NULL};
+
+static int format_known(const gw_config *c, const char *f) {
+  for (const char *const *b = builtin_formats; *b; b++)
+    if (!strcmp(*b, f)) return 1;
+  for (size_t i = 0; i < c->n_adapters; i++)
+    if (c->adapters[i].name && !strcmp(c->adapters[i].name, f)) return 1;
+  return 0;
+}
+
+static void check_adapters(gw_config *c, gw_config_diags *d) {
+  for (size_t i = 0; i < c->n_adapters; i++) {
+    gw_adapter_cfg *a = &c->adapters[i];
+    if (!a->name) diag(d, a->line, "adapters", "entry has no name");
+    if (a->plugin) {
+      if (a->root || a->to_canonical || a->from_canonical)
+        diag(d, a->line, "adapters", "'%s': plugin excludes root/to_canonical/from_canonical", a->name ? a->name : "?");
+      need_file(c, d, "adapters.plugin", a->plugin);
+      continue;
+    }
+    const char *miss = !a->kind ? "kind" : !a->root ? "root" : !a->ns ? "namespace" : !a->to_canonical ? "to_canonical"
+                     : !a->from_canonical ? "from_canonical" : NULL;
+    if (miss) {
+      diag(d, a->line, "adapters", "'%s' is missing '%s' (or 'plugin')", a->name ? a->name : "?", miss);
+      continue;
+    }
+    if (gw_kind_index(a->kind) < 0) diag(d, a->line, "adapters.kind", "unknown document kind '%s'", a->kind);
+    need_file(c, d, "adapters.to_canonical", a->to_canonical);
+    need_file(c, d, "adapters.from_canonical", a->from_canonical);
+    if (a->xsd) need_file(c, d, "adapters.xsd", a->xsd);
+  }
+}
+
+static void check_countries(gw_config *c, gw_config_diags *d) {
+  for (size_t i = 0; i < c->n_countries; i++) {
+    gw_country_profile *p = &c->countries[i];
+    for (int k = 0; k < GW_K_COUNT; k++) {
+      char key[64];
+      snprintf(key, sizeof(key), "countries.%s.sends.%s", p->code, gw_kind_names[k]);
+      for (const char *s = p->sends[k]; s && *s;) {
+        while (*s == ',' || *s == ' ') s++;
+        size_t l = strcspn(s, ", ");
+        char f[64];
+        snprintf(f, sizeof(f), "%.*s", (int)l, s);
+        if (l && !format_known(c, f)) diag(d, p->line, key, "unknown format '%s'", f);
+        s += l;
+      }
+      snprintf(key, sizeof(key), "countries.%s.receives.%s", p->code, gw_kind_names[k]);
+      if (p->receives[k] && !format_known(c, p->receives[k]))
+        diag(d, p->line, key, "unknown format '%s'", p->receives[k]);
+    }
+    if (p->endpoint && strncmp(p->endpoint, "https://", 8) && strncmp(p->endpoint, "http://", 7))
+      diag(d, p->line, "countries.endpoint", "%s: '%s' is not an http(s) URL", p->code, p->endpoint);
   }
 }
 
@@ -484,24 +712,13 @@ const char *gw_config_data_dir(void) {
   return e && *e ? e : LMCGW_SOURCE_DIR;
 }
 
-/* The schemas every gateway knows out of the box. Paths relative to data_dir. */
-static void dev_schemas(gw_config *c) {
-  gw_schema_cfg *s = calloc(2, sizeof(*s));
-  if (!s) return;
-  static const char *roots[2] = {"MetaData", "Declaration"};
-  static const char *nss[2] = {"urn:wco:datamodel:WCO:DocumentMetaData-DMS:2", "urn:wco:datamodel:WCO:DEC-DMS:2"};
-  for (int i = 0; i < 2; i++) {
-    s[i].root = strdup(roots[i]);
-    s[i].ns = strdup(nss[i]);
-    s[i].xsd = resolve_path(c->base_dir, "schemas/wco/lmcgw-dec-dms-2.xsd");
-    s[i].doctype = strdup("declaration");
-    s[i].format = strdup("wco-dec");
-    s[i].ucr_xpath = strdup("//dec:GoodsShipment/dec:UCR/dec:TraderAssignedReferenceID");
-    s[i].dest_xpath = strdup("//dec:GoodsShipment/dec:Destination/dec:CountryCode");
-    kv_set(&s[i].ns_map, &s[i].n_ns, "dec", "urn:wco:datamodel:WCO:DEC-DMS:2");
-  }
-  c->schemas = s;
-  c->n_schemas = 2;
+int gw_config_defaults(gw_config *c, const char *data_dir, gw_error *err) {
+  memset(c, 0, sizeof(*c));
+  c->source = strdup("(defaults)");
+  c->base_dir = strdup(data_dir);
+  if (!c->source || !c->base_dir) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  defaults(c);
+  return 0;
 }
 
 int gw_config_dev(gw_config *c, const char *data_dir, const char *state_dir, gw_error *err) {
@@ -523,7 +740,6 @@ int gw_config_dev(gw_config *c, const char *data_dir, const char *state_dir, gw_
   if (!c->sign_key || !c->sign_cert) return GW_ERR(err, GW_ENOMEM, "out of memory");
   snprintf(c->sign_key, n, "%s/dev-signing.key", state_dir);
   snprintf(c->sign_cert, n, "%s/dev-signing.pem", state_dir);
-  dev_schemas(c);
   /* The dev key is created by the caller before the check, so only the
    * environment and the shape are checked here. */
   gw_config_diags d = {0};
@@ -573,6 +789,17 @@ void gw_config_free(gw_config *c) {
     free_kv(s->ns_map, s->n_ns);
   }
   free(c->schemas);
+  for (size_t i = 0; i < c->n_adapters; i++) {
+    gw_adapter_cfg *a = &c->adapters[i];
+    free(a->name), free(a->plugin), free(a->kind), free(a->root), free(a->ns), free(a->xsd);
+    free(a->to_canonical), free(a->from_canonical), free(a->media_type);
+  }
+  free(c->adapters);
+  for (size_t i = 0; i < c->n_countries; i++) {
+    for (int k = 0; k < GW_K_COUNT; k++) free(c->countries[i].sends[k]), free(c->countries[i].receives[k]);
+    free(c->countries[i].endpoint);
+    free(c->countries[i].trust_store);
+  }
   memset(c, 0, sizeof(*c));
 }
 
@@ -582,5 +809,9 @@ void gw_config_print_keys(FILE *out) {
   fprintf(out, "  %-28s default %-14s %s\n", "kafka.*", "(none)",
           "passed to librdkafka as they are (bootstrap.servers is required)");
   fprintf(out, "  %-28s default %-14s %s\n", "schemas[]", "(built in)",
-          "root, namespace, xsd, doctype, format, ucr (XPath), destination (XPath), namespaces (prefix: URI)");
+          "root, namespace, xsd: validate that root with this XSD instead (e.g. official schemas)");
+  fprintf(out, "  %-28s default %-14s %s\n", "adapters[]", "(none)",
+          "name + plugin (.so), or name, kind, root, namespace, xsd, to_canonical, from_canonical (XSLT)");
+  fprintf(out, "  %-28s default %-14s %s\n", "countries.CC", "(built in)",
+          "sends {kind: [formats]}, receives {kind: format}, endpoint, trust_store");
 }

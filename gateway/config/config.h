@@ -35,6 +35,38 @@ typedef struct gw_schema_cfg {
   long line;         /* where it was configured, for messages */
 } gw_schema_cfg;
 
+/* A format added without rebuilding: a shared object (plugin set), or an XML
+ * format declared as a pair of XSLT stylesheets to and from the canonical
+ * XML form (the other fields). */
+typedef struct gw_adapter_cfg {
+  char *name;
+  char *plugin;      /* path of the .so */
+  char *kind;        /* GW_KIND_* the stylesheets carry */
+  char *root, *ns;   /* root element of the national format */
+  char *xsd;         /* its XSD, may be NULL */
+  char *to_canonical, *from_canonical; /* XSLT paths */
+  char *media_type;  /* default application/xml */
+  long line;
+} gw_adapter_cfg;
+
+/* Document kinds, in the order of gw_country_profile's arrays. */
+enum { GW_K_DECLARATION, GW_K_RESPONSE, GW_K_SPS, GW_K_SPS_ACK, GW_K_COUNT };
+extern const char *const gw_kind_names[GW_K_COUNT];
+int gw_kind_index(const char *kind); /* -1 when unknown */
+
+/* What a participant's national systems speak. Built-in defaults exist for the
+ * six countries; each participant sets its own in `countries:`. */
+typedef struct gw_country_profile {
+  char code[3];
+  char *sends[GW_K_COUNT];    /* comma-separated formats its systems send */
+  char *receives[GW_K_COUNT]; /* the one format its systems accept */
+  char *endpoint;             /* delivery URL (HTTPS), may be NULL */
+  char *trust_store;          /* certs/CC directory */
+  long line;
+} gw_country_profile;
+
+#define GW_MAX_COUNTRIES 32
+
 typedef struct gw_config {
   char *source;            /* file path, or "(dev defaults)" */
   char *base_dir;          /* relative paths resolve against this */
@@ -65,8 +97,12 @@ typedef struct gw_config {
   int kafka_mock;          /* librdkafka's in-process mock cluster (dev only) */
   gw_kv *kafka;            /* passed through to librdkafka as they are */
   size_t n_kafka;
-  gw_schema_cfg *schemas;
+  gw_schema_cfg *schemas;  /* XSD overrides (official schemas) by root */
   size_t n_schemas;
+  gw_adapter_cfg *adapters;
+  size_t n_adapters;
+  gw_country_profile countries[GW_MAX_COUNTRIES];
+  size_t n_countries;
   long key_line[40];       /* where each table key was set in the file, 0: not there */
 } gw_config;
 
@@ -93,6 +129,10 @@ int gw_config_load(gw_config *cfg, const char *path, gw_config_diags *diags, gw_
  * mock Kafka, dev signing key in state_dir, the project's schemas from data_dir. */
 int gw_config_dev(gw_config *cfg, const char *data_dir, const char *state_dir, gw_error *err);
 
+/* Only the built-in defaults (country profiles, limits), for the offline
+ * commands (validate, translate, ...) when no file is given. */
+int gw_config_defaults(gw_config *cfg, const char *data_dir, gw_error *err);
+
 /* Checks a configuration again, e.g. after the dev key was created. */
 int gw_config_check(gw_config *cfg, gw_config_diags *diags, gw_error *err);
 
@@ -104,6 +144,12 @@ void gw_config_print_keys(FILE *out);
 /* Where the project's schemas and examples live: $LMCGW_DATA_DIR, else the
  * source tree the binary was built from. Static string. */
 const char *gw_config_data_dir(void);
+
+/* The profile of a country, NULL when none. */
+const gw_country_profile *gw_config_country(const gw_config *cfg, const char *code);
+
+/* 1 when format is in the comma-separated list. */
+int gw_format_listed(const char *list, const char *format);
 
 /* ISO 3166-1 alpha-2 shape check (two upper-case letters). */
 int gw_country_code_ok(const char *s);

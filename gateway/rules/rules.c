@@ -63,7 +63,9 @@ static void rules_add(rules_ctx *x, const char *code, const char *sev, const cha
 
 /* path = base + "." + field (base may be ""). */
 static const char *rules_path(char *buf, size_t cap, const char *base, const char *field) {
-  snprintf(buf, cap, "%s%s%s", base, *base ? "." : "", field);
+  /* Paths are bounded by the model's depth; a cut one still names the place. */
+  int n = snprintf(buf, cap, "%s%s%s", base, *base ? "." : "", field);
+  if (n < 0 || (size_t)n >= cap) buf[cap - 1] = 0;
   return buf;
 }
 

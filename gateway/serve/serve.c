@@ -18,12 +18,14 @@
 #include "pipeline/problems.h"
 #include "pipeline/sign.h"
 #include "pipeline/xml.h"
+#include "adapters/registry.h"
+#include "model/json.h"
 
 typedef struct gw_server {
   uv_loop_t loop;
   gw_config *cfg;
   const gw_serve_options *opt;
-  gw_schemas *schemas;
+  gw_registry *formats;
   gw_signer *signer;
   gw_kafka_producer *kafka;
   gw_http_server *http;
@@ -43,13 +45,14 @@ typedef struct job {
   gw_http_request *req;
   char id[37];
   char sender[420];
-  char *hdr_ucr, *hdr_dest;
+  char *hdr_ucr, *hdr_dest, *content_type;
   char received_at[64];
   uint64_t t_queued, t_produced;
   /* worker results */
   int status; /* 0: produced, waiting for the delivery report */
   gw_problems problems;
-  const gw_schema_cfg *schema;
+  const char *kind;          /* static */
+  const char *in_format, *out_format; /* adapter names (static) */
   char *ucr, *dest;
   char topic[256];
   /* loop thread */
@@ -137,6 +140,16 @@ static void dead_letter(job *j, const char *body, size_t len) {
   free(report);
 }
 
+/* Where a document goes when no X-Destination header says: declarations and
+ * certificates to the importing country, responses and acknowledgements back
+ * to the exporting one; failing both, this participant's own customs. */
+static const char *model_destination(const gw_consignment *m, const char *kind) {
+  int back = !strcmp(kind, GW_KIND_RESPONSE) || !strcmp(kind, GW_KIND_SPS_ACK);
+  const char *a = back ? m->export_country : m->destination_country;
+  const char *b = back ? m->dispatch_country : m->import_country;
+  return a ? a : b;
+}
+
 static void work_cb(uv_work_t *w) {
   job *j = w->data;
   gw_server *srv = j->srv;
@@ -145,84 +158,108 @@ static void work_cb(uv_work_t *w) {
   gw_metrics_stage(GW_STAGE_QUEUE, t0 - j->t_queued);
   const char *body = j->req->body;
   size_t len = j->req->body_len;
-  xmlDocPtr doc = NULL;
-  xmlChar *out = NULL;
-  int out_len = 0;
+  gw_decoded dec = {0};
+  gw_encoded enc = {0};
+  const char *payload = NULL;
+  size_t payload_len = 0;
+  char *xml_out = NULL;
 
-  if (gw_xml_parse(body, len, &doc, &j->problems)) {
-    j->status = 400;
-    goto reject;
-  }
+  int dr = gw_registry_decode(srv->formats, body, len, j->content_type, &dec, &j->problems);
   uint64_t t1 = uv_hrtime();
-  gw_metrics_stage(GW_STAGE_PARSE, t1 - t0);
-  int vr = gw_schemas_validate(srv->schemas, doc, &j->schema, &j->problems);
-  uint64_t t2 = uv_hrtime();
-  gw_metrics_stage(GW_STAGE_VALIDATE, t2 - t1);
-  if (vr) {
-    j->status = vr == GW_ENOMEM ? 500 : 422;
+  gw_metrics_stage(GW_STAGE_VALIDATE, t1 - t0);
+  if (dr) {
+    j->status = dr == GW_EPARSE ? 400 : dr == GW_ENOMEM ? 500 : 422;
     goto reject;
   }
-  j->ucr = gw_schemas_extract(srv->schemas, j->schema, doc, 0);
-  if (j->ucr && j->hdr_ucr && strcmp(j->ucr, j->hdr_ucr)) {
-    gw_problems_add(&j->problems, "ucr_mismatch", "error", 0, j->schema->ucr_xpath,
-                    "X-UCR '%s' differs from the document's UCR '%s'", j->hdr_ucr, j->ucr);
-  } else if (!j->ucr && j->hdr_ucr) {
-    j->ucr = strdup(j->hdr_ucr);
-  } else if (!j->ucr) {
-    gw_problems_add(&j->problems, "ucr_missing", "error", 0, j->schema->ucr_xpath,
-                    "no consignment reference (UCR): the document has none at %s and there is no X-UCR header",
-                    j->schema->ucr_xpath);
+  j->kind = dec.kind;
+  j->in_format = dec.adapter->name;
+  gw_consignment *m = &dec.model;
+  if (m->ucr && j->hdr_ucr && strcmp(m->ucr, j->hdr_ucr)) {
+    gw_problems_add(&j->problems, "ucr_mismatch", "error", 0, "ucr", "X-UCR '%s' differs from the document's UCR '%s'",
+                    j->hdr_ucr, m->ucr);
+  } else if (!m->ucr && j->hdr_ucr) {
+    gw_model_set(&m->ucr, j->hdr_ucr, -1);
+  } else if (!m->ucr) {
+    gw_problems_add(&j->problems, "ucr_missing", "error", 0, "ucr",
+                    "no consignment reference (UCR): the %s document has none and there is no X-UCR header",
+                    dec.adapter->name);
   }
-  if (j->ucr && (strlen(j->ucr) > 128 || strpbrk(j->ucr, "\r\n")))
-    gw_problems_add(&j->problems, "ucr_invalid", "error", 0, j->schema->ucr_xpath,
-                    "the UCR must be one line of at most 128 characters");
-  char *doc_dest = j->schema->dest_xpath ? gw_schemas_extract(srv->schemas, j->schema, doc, 1) : NULL;
-  if (j->hdr_dest) {
-    j->dest = strdup(j->hdr_dest);
-    free(doc_dest);
-  } else {
-    /* A declaration naming no destination is lodged with this country's customs. */
-    j->dest = doc_dest ? doc_dest : strdup(srv->cfg->country);
-  }
+  if (m->ucr && (strlen(m->ucr) > 128 || strpbrk(m->ucr, "\r\n")))
+    gw_problems_add(&j->problems, "ucr_invalid", "error", 0, "ucr", "the UCR must be one line of at most 128 characters");
+  j->ucr = m->ucr ? strdup(m->ucr) : NULL;
+  const char *doc_dest = model_destination(m, dec.kind);
+  j->dest = strdup(j->hdr_dest ? j->hdr_dest : doc_dest ? doc_dest : srv->cfg->country);
   if (!country_ok(j->dest))
-    gw_problems_add(&j->problems, "destination_invalid", "error", 0,
-                    j->hdr_dest ? "X-Destination" : j->schema->dest_xpath,
+    gw_problems_add(&j->problems, "destination_invalid", "error", 0, j->hdr_dest ? "X-Destination" : "destination_country",
                     "destination '%s' is not an ISO 3166-1 alpha-2 country code", j->dest);
-  if (j->problems.n) {
-    j->status = 422;
-    goto reject;
+  for (size_t i = 0; i < j->problems.n; i++)
+    if (!strcmp(j->problems.items[i].severity, "error")) {
+      j->status = 422;
+      goto reject;
+    }
+
+  /* The destination's national systems get the document in their format;
+   * without a profile for it, the document travels as it came. */
+  const gw_country_profile *prof = gw_config_country(srv->cfg, j->dest);
+  int ki = gw_kind_index(dec.kind);
+  const char *want = prof && ki >= 0 ? prof->receives[ki] : NULL;
+  const gw_adapter *out_ad = want ? gw_registry_find(srv->formats, want) : dec.adapter;
+  if (!out_ad) out_ad = dec.adapter;
+  j->out_format = out_ad->name;
+  xmlDocPtr to_sign = NULL;
+  if (out_ad == dec.adapter) {
+    /* Same format: forward what was received, untouched, so nothing can be lost. */
+    if (dec.doc) to_sign = dec.doc;
+    else payload = body, payload_len = len;
+  } else {
+    int er = gw_registry_encode(srv->formats, out_ad, m, 0, &enc, &j->problems);
+    if (er) {
+      j->status = er == GW_ENOMEM ? 500 : 422;
+      goto reject;
+    }
+    if (enc.out.doc) to_sign = enc.out.doc;
+    else payload = enc.bytes, payload_len = enc.len;
   }
-  gw_error err = {0};
-  if (gw_signer_sign(srv->signer, doc, &err)) {
-    gw_problems_add(&j->problems, "internal", "error", 0, NULL, "signing failed: %s", err.msg);
-    j->status = 500;
-    goto done;
+  uint64_t t2 = uv_hrtime();
+  gw_metrics_stage(GW_STAGE_PARSE, t2 - t1); /* translation */
+  if (to_sign) {
+    gw_error err = {0};
+    if (gw_signer_sign(srv->signer, to_sign, &err)) {
+      gw_problems_add(&j->problems, "internal", "error", 0, NULL, "signing failed: %s", err.msg);
+      j->status = 500;
+      goto done;
+    }
+    uint64_t t3 = uv_hrtime();
+    gw_metrics_stage(GW_STAGE_SIGN, t3 - t2);
+    if (gw_xml_serialise(to_sign, &xml_out, &payload_len)) {
+      gw_problems_add(&j->problems, "internal", "error", 0, NULL, "serialisation failed");
+      j->status = 500;
+      goto done;
+    }
+    payload = xml_out;
+    gw_metrics_stage(GW_STAGE_SERIALIZE, uv_hrtime() - t3);
   }
-  uint64_t t3 = uv_hrtime();
-  gw_metrics_stage(GW_STAGE_SIGN, t3 - t2);
-  xmlDocDumpMemoryEnc(doc, &out, &out_len, "UTF-8");
-  gw_metrics_stage(GW_STAGE_SERIALIZE, uv_hrtime() - t3);
-  if (!out) {
-    gw_problems_add(&j->problems, "internal", "error", 0, NULL, "serialisation failed");
-    j->status = 500;
-    goto done;
-  }
-  snprintf(j->topic, sizeof(j->topic), "%s.%s.%s", srv->cfg->topic_prefix, j->dest, j->schema->doctype);
+  snprintf(j->topic, sizeof(j->topic), "%s.%s.%s", srv->cfg->topic_prefix, j->dest, dec.kind);
+  char *warnings = j->problems.n ? gw_problems_json(&j->problems, NULL) : NULL;
   gw_kafka_header h[] = {
       {"lmcgw-message-id", j->id},
       {"lmcgw-ucr", j->ucr},
       {"lmcgw-sender", j->sender},
       {"lmcgw-origin", srv->cfg->country},
       {"lmcgw-destination", j->dest},
-      {"lmcgw-document-type", j->schema->doctype},
-      {"lmcgw-format", j->schema->format},
-      {"lmcgw-schema", j->schema->ns},
+      {"lmcgw-document-type", dec.kind},
+      {"lmcgw-format", out_ad->name},
+      {"lmcgw-source-format", dec.adapter->name},
       {"lmcgw-received-at", j->received_at},
-      {"content-type", "application/xml"},
+      {"content-type", out_ad->media_type},
+      {"lmcgw-warnings", warnings},
   };
+  size_t nh = sizeof(h) / sizeof(h[0]) - (warnings ? 0 : 1);
   j->t_produced = uv_hrtime();
-  if (gw_kafka_produce(srv->kafka, j->topic, j->ucr, strlen(j->ucr), out, (size_t)out_len, h,
-                       sizeof(h) / sizeof(h[0]), j, &err)) {
+  gw_error err = {0};
+  int pr = gw_kafka_produce(srv->kafka, j->topic, j->ucr, strlen(j->ucr), payload, payload_len, h, nh, j, &err);
+  free(warnings);
+  if (pr) {
     gw_problems_add(&j->problems, "kafka_unavailable", "error", 0, NULL, "%s", err.msg);
     j->status = 503;
     goto done;
@@ -232,8 +269,9 @@ static void work_cb(uv_work_t *w) {
 reject:
   dead_letter(j, body, len);
 done:
-  if (out) xmlFree(out);
-  if (doc) xmlFreeDoc(doc);
+  free(xml_out);
+  gw_encoded_free(&enc);
+  gw_decoded_free(&dec);
 }
 
 /* ---- back on the loop ---------------------------------------------------- */
@@ -244,6 +282,7 @@ static void job_free(job *j) {
   gw_problems_free(&j->problems);
   free(j->hdr_ucr);
   free(j->hdr_dest);
+  free(j->content_type);
   free(j->ucr);
   free(j->dest);
   free(j);
@@ -281,7 +320,17 @@ static void job_finish(job *j) {
     json_object_set_new(o, "partition", json_integer(j->partition));
     json_object_set_new(o, "offset", json_integer(j->offset));
     json_object_set_new(o, "destination", json_string(j->dest));
-    json_object_set_new(o, "document_type", json_string(j->schema->doctype));
+    json_object_set_new(o, "document_type", json_string(j->kind));
+    json_object_set_new(o, "format", json_string(j->out_format));
+    json_object_set_new(o, "source_format", json_string(j->in_format));
+    if (j->problems.n) {
+      /* Warnings (lossy fields, rule warnings) travel with the acceptance. */
+      char *w = gw_problems_json(&j->problems, NULL);
+      json_t *wj = w ? json_loads(w, 0, NULL) : NULL;
+      if (wj) json_object_set(o, "warnings", json_object_get(wj, "errors"));
+      json_decref(wj);
+      free(w);
+    }
     respond_json(req, 202, o, NULL);
     gw_log_msg(GW_LOG_DEBUG, "accepted", j->id, j->ucr, "%s [%d] @%lld", j->topic, (int)j->partition,
                (long long)j->offset);
@@ -323,14 +372,31 @@ static void on_delivery(void *opaque, int err, const char *errstr, int maybe, in
 
 /* ---- routing of requests ------------------------------------------------- */
 
-/* application/xml, text/xml and application/<anything>+xml, parameters allowed. */
-static int is_xml_media(const char *ct) {
-  if (!ct) return 0;
+/* The media types a message may come with: a format's own, generic XML, or
+ * none / octet-stream, in which case the format is sniffed. */
+static int media_ok(const gw_registry *r, const char *ct) {
+  if (!ct) return 1;
   size_t n = strcspn(ct, ";");
   while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
-  if ((n == 15 && !strncasecmp(ct, "application/xml", 15)) || (n == 8 && !strncasecmp(ct, "text/xml", 8)))
+  if ((n == 15 && !strncasecmp(ct, "application/xml", 15)) || (n == 8 && !strncasecmp(ct, "text/xml", 8)) ||
+      (n == 24 && !strncasecmp(ct, "application/octet-stream", 24)) || (n == 10 && !strncasecmp(ct, "text/plain", 10)))
     return 1;
-  return n > 16 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 4, "+xml", 4);
+  if (n > 16 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 4, "+xml", 4)) return 1;
+  for (size_t i = 0; i < gw_registry_count(r); i++) {
+    const char *mt = gw_registry_at(r, i)->media_type;
+    if (strlen(mt) == n && !strncasecmp(ct, mt, n)) return 1;
+  }
+  return 0;
+}
+
+/* Only a format's own media type names it; generic ones are sniffed. */
+static char *format_hint(const char *ct) {
+  if (!ct) return NULL;
+  size_t n = strcspn(ct, ";");
+  while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+  if ((n == 24 && !strncasecmp(ct, "application/octet-stream", 24)) || (n == 10 && !strncasecmp(ct, "text/plain", 10)))
+    return NULL;
+  return strndup(ct, n);
 }
 
 static char *header_copy(const gw_http_request *req, const char *name) {
@@ -349,9 +415,10 @@ static void post_message(gw_server *srv, gw_http_request *req) {
     return;
   }
   const char *ct = gw_http_header_get(req, "content-type");
-  if (!is_xml_media(ct)) {
-    respond_error(req, 415, "unsupported_media_type", "Accept: application/xml\r\n",
-                  "content type '%s' is not accepted; send application/xml", ct ? ct : "(none)");
+  if (!media_ok(srv->formats, ct)) {
+    respond_error(req, 415, "unsupported_media_type", "Accept: application/xml, application/json, application/edifact\r\n",
+                  "content type '%s' is not accepted; send application/xml, application/json or application/edifact",
+                  ct ? ct : "(none)");
     gw_metrics_outcome(GW_OUT_UNSUPPORTED_MEDIA);
     return;
   }
@@ -373,6 +440,7 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   now_iso(j->received_at);
   j->hdr_ucr = header_copy(req, "x-ucr");
   j->hdr_dest = header_copy(req, "x-destination");
+  j->content_type = format_hint(ct);
   const gw_identity *id = req->identity;
   if (id->authenticated)
     snprintf(j->sender, sizeof(j->sender), "%s/%s/%s", id->country, id->org, id->cn);
@@ -392,12 +460,11 @@ static void post_message(gw_server *srv, gw_http_request *req) {
 
 static void get_readyz(gw_server *srv, gw_http_request *req) {
   int kafka = gw_kafka_ready(srv->kafka);
-  int schemas = gw_schemas_count(srv->schemas) > 0;
-  int ok = kafka && schemas && !srv->draining;
+  int ok = kafka && !srv->draining;
   json_t *o = json_object();
   json_object_set_new(o, "status", json_string(ok ? "ready" : "not_ready"));
   json_object_set_new(o, "kafka", json_boolean(kafka));
-  json_object_set_new(o, "schemas", json_integer((json_int_t)gw_schemas_count(srv->schemas)));
+  json_object_set_new(o, "formats", json_integer((json_int_t)gw_registry_count(srv->formats)));
   json_object_set_new(o, "draining", json_boolean(srv->draining));
   respond_json(req, ok ? 200 : 503, o, NULL);
 }
@@ -488,7 +555,10 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     free(srv);
     return GW_ERR(err, GW_EIO, "uv_loop_init: %s", uv_strerror(rc));
   }
-  rc = gw_schemas_load(&srv->schemas, cfg->schemas, cfg->n_schemas, err);
+  char schema_dir[4096];
+  snprintf(schema_dir, sizeof(schema_dir), "%s/schemas", gw_config_data_dir());
+  rc = gw_registry_new(schema_dir, cfg, &srv->formats, err);
+  if (!rc) rc = gw_registry_check_profiles(srv->formats, cfg, err);
   if (!rc) rc = gw_signer_load(&srv->signer, cfg->sign_key, cfg->sign_cert, cfg->sign_algorithm, err);
   if (!rc) rc = gw_kafka_producer_start(&srv->loop, cfg, on_delivery, &srv->kafka, err);
   gw_http_config hc = {
@@ -513,9 +583,9 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
       srv->sig[i].data = srv;
       uv_signal_start(&srv->sig[i], on_signal, i ? SIGINT : SIGTERM);
     }
-    gw_log(GW_LOG_INFO, "listening", "%s://%s (port %d), country %s, %zu schema(s), kafka %s",
+    gw_log(GW_LOG_INFO, "listening", "%s://%s (port %d), country %s, %zu format(s), kafka %s",
            hc.tls ? "https" : "http", hc.listen, gw_http_server_port(srv->http), cfg->country,
-           gw_schemas_count(srv->schemas), cfg->kafka_mock ? "mock cluster" : "brokers");
+           gw_registry_count(srv->formats), cfg->kafka_mock ? "mock cluster" : "brokers");
     if (opt->on_listening) opt->on_listening(gw_http_server_port(srv->http), opt->ud);
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     if (srv->forced) return GW_ECANCELED; /* threads may still run: leave everything */
@@ -526,7 +596,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   int lc = uv_loop_close(&srv->loop);
   if (lc) gw_log(GW_LOG_WARN, "loop_close", "loop still has handles: %s", uv_strerror(lc));
   gw_signer_free(srv->signer);
-  gw_schemas_free(srv->schemas);
+  gw_registry_free(srv->formats);
   free(srv);
   return rc;
 }

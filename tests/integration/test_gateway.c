@@ -77,10 +77,9 @@ static char *write_config(const char *dir, const char *bootstrap, const char *pr
            "kafka:\n  bootstrap.servers: %s\n  reconnect.backoff.max.ms: 500\n  topic.metadata.refresh.interval.ms: 1000\n"
            "schemas:\n"
            "  - {root: MetaData, namespace: 'urn:wco:datamodel:WCO:DocumentMetaData-DMS:2',\n"
-           "     xsd: %s/schemas/wco/lmcgw-dec-dms-2.xsd, doctype: declaration, format: wco-dec,\n"
-           "     ucr: '//dec:GoodsShipment/dec:UCR/dec:TraderAssignedReferenceID',\n"
-           "     destination: '//dec:GoodsShipment/dec:Destination/dec:CountryCode',\n"
-           "     namespaces: {dec: 'urn:wco:datamodel:WCO:DEC-DMS:2'}}\n",
+           "     xsd: %s/schemas/wco/lmcgw-dec-dms-2.xsd}\n"
+           "countries:\n"
+           "  VN: {receives: {declaration: wco-dec}}\n",
            prefix, dir, server_cert, server_key, ca, signer_key, signer_cert, produce_timeout_ms, prefix, bootstrap,
            LMCGW_SOURCE_DIR);
   return tu_write(dir, "lmcgw.yaml", text);

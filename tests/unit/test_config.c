@@ -49,10 +49,10 @@ static const char *good =
     "  - root: Declaration\n"
     "    namespace: urn:x\n"
     "    xsd: s.xsd\n"
-    "    doctype: declaration\n"
-    "    format: wco-dec\n"
-    "    ucr: //d:UCR\n"
-    "    namespaces: {d: 'urn:x'}\n";
+    "countries:\n"
+    "  VN:\n"
+    "    receives: {declaration: json}\n"
+    "    sends: {declaration: [cusdec, json]}\n";
 
 static void loads_good_file_with_defaults(void **state) {
   (void)state;
@@ -72,8 +72,15 @@ static void loads_good_file_with_defaults(void **state) {
   assert_string_equal(c.kafka[1].key, "linger.ms");
   assert_int_equal(c.n_schemas, 1);
   assert_non_null(strstr(c.schemas[0].xsd, dir)); /* resolved against the file's folder */
-  assert_int_equal(c.schemas[0].n_ns, 1);
-  assert_string_equal(c.schemas[0].ns_map[0].value, "urn:x");
+  /* Country profiles: the file's VN over the built-in defaults of all six. */
+  assert_int_equal(c.n_countries, 6);
+  const gw_country_profile *vn = gw_config_country(&c, "VN");
+  assert_non_null(vn);
+  assert_string_equal(vn->receives[GW_K_DECLARATION], "json");
+  assert_true(gw_format_listed(vn->sends[GW_K_DECLARATION], "cusdec"));
+  assert_true(gw_format_listed(vn->sends[GW_K_DECLARATION], "json"));
+  assert_false(gw_format_listed(vn->sends[GW_K_DECLARATION], "wco-dec"));
+  assert_string_equal(gw_config_country(&c, "KH")->receives[GW_K_DECLARATION], "asycuda");
   gw_config_free(&c);
   gw_config_diags_free(&d);
   free(p);
@@ -101,7 +108,13 @@ static void reports_every_problem_with_line(void **state) {
                      "  cert: /nonexistent/cert.pem\n" /* 10 */
                      "schemas:\n"            /* 11 */
                      "  - root: A\n"         /* 12 */
-                     "    xsd: s.xsd\n");
+                     "    xsd: s.xsd\n"
+                     "countries:\n"          /* 14 */
+                     "  VN:\n"               /* 15 */
+                     "    receives: {declaration: telex}\n" /* 16 */
+                     "  Vietnam: {}\n"        /* 17 */
+                     "adapters:\n"           /* 18 */
+                     "  - {name: x, root: R}\n"); /* 19 */
   gw_config c;
   gw_config_diags d = {0};
   gw_error err = {0};
@@ -116,6 +129,9 @@ static void reports_every_problem_with_line(void **state) {
   assert_true(has_diag(&d, -1, "signing.key", "required"));
   assert_true(has_diag(&d, -1, "kafka.bootstrap.servers", "required"));
   assert_true(has_diag(&d, 12, "schemas", "missing 'namespace'"));
+  assert_true(has_diag(&d, 16, "countries.VN.receives.declaration", "unknown format 'telex'"));
+  assert_true(has_diag(&d, 17, "countries", "ISO 3166"));
+  assert_true(has_diag(&d, 19, "adapters", "missing 'kind'"));
   assert_int_equal(err.code, GW_ECONFIG);
   assert_int_equal(err.line, 4); /* the first problem in file order */
   gw_config_free(&c);
@@ -192,8 +208,8 @@ static void dev_defaults(void **state) {
   assert_int_equal(c.plain_http, 1);
   assert_int_equal(c.kafka_mock, 1);
   assert_string_equal(c.sign_key, "/state/dev-signing.key");
-  assert_true(c.n_schemas >= 1);
-  assert_string_equal(c.schemas[0].xsd, "/data/schemas/wco/lmcgw-dec-dms-2.xsd");
+  assert_int_equal(c.n_schemas, 0); /* the adapters bring their schemas */
+  assert_non_null(gw_config_country(&c, "TH"));
   gw_config_free(&c);
 }
 
