@@ -24,6 +24,12 @@ void gw_signer_free(gw_signer *s);
  * it over the whole document (URI="", enveloped transform). */
 int gw_signer_sign(gw_signer *s, xmlDocPtr doc, gw_error *err);
 
+/* A detached JWS (RFC 7515 compact form "header..signature", unencoded
+ * payload per RFC 7797) over payload with the same key: ES256 or RS256. For
+ * formats without an XML signature (UN/EDIFACT, JSON); it travels in the
+ * lmcgw-jws Kafka header. *out is malloc'd. */
+int gw_signer_jws_detached(gw_signer *s, const void *payload, size_t len, char **out, gw_error *err);
+
 /* Verifies the enveloped signature(s) of doc with the key in cert_file
  * (trusted directly). Used by tests and tools; returns 0 when valid. */
 int gw_signature_verify_with_cert(xmlDocPtr doc, const char *cert_file, gw_error *err);

@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "kafka/producer.h"
 #include "metrics/metrics.h"
+#include "pipeline/check.h"
 #include "pipeline/problems.h"
 #include "pipeline/sign.h"
 #include "pipeline/xml.h"
@@ -174,6 +175,7 @@ static void work_cb(uv_work_t *w) {
   j->kind = dec.kind;
   j->in_format = dec.adapter->name;
   gw_consignment *m = &dec.model;
+  gw_check_message(m, &j->problems); /* code lists and business rules; errors reject below */
   if (m->ucr && j->hdr_ucr && strcmp(m->ucr, j->hdr_ucr)) {
     gw_problems_add(&j->problems, "ucr_mismatch", "error", 0, "ucr", "X-UCR '%s' differs from the document's UCR '%s'",
                     j->hdr_ucr, m->ucr);
@@ -239,6 +241,16 @@ static void work_cb(uv_work_t *w) {
     payload = xml_out;
     gw_metrics_stage(GW_STAGE_SERIALIZE, uv_hrtime() - t3);
   }
+  char *jws = NULL;
+  if (!to_sign) {
+    gw_error err = {0};
+    if (gw_signer_jws_detached(srv->signer, payload, payload_len, &jws, &err)) {
+      gw_problems_add(&j->problems, "internal", "error", 0, NULL, "signing failed: %s", err.msg);
+      j->status = 500;
+      goto done;
+    }
+    gw_metrics_stage(GW_STAGE_SIGN, uv_hrtime() - t2);
+  }
   snprintf(j->topic, sizeof(j->topic), "%s.%s.%s", srv->cfg->topic_prefix, j->dest, dec.kind);
   char *warnings = j->problems.n ? gw_problems_json(&j->problems, NULL) : NULL;
   gw_kafka_header h[] = {
@@ -252,13 +264,15 @@ static void work_cb(uv_work_t *w) {
       {"lmcgw-source-format", dec.adapter->name},
       {"lmcgw-received-at", j->received_at},
       {"content-type", out_ad->media_type},
+      {jws ? "lmcgw-jws" : "lmcgw-warnings", jws ? jws : warnings},
       {"lmcgw-warnings", warnings},
   };
-  size_t nh = sizeof(h) / sizeof(h[0]) - (warnings ? 0 : 1);
+  size_t nh = sizeof(h) / sizeof(h[0]) - (warnings ? 0 : 1) - (jws ? 0 : 1);
   j->t_produced = uv_hrtime();
   gw_error err = {0};
   int pr = gw_kafka_produce(srv->kafka, j->topic, j->ucr, strlen(j->ucr), payload, payload_len, h, nh, j, &err);
   free(warnings);
+  free(jws);
   if (pr) {
     gw_problems_add(&j->problems, "kafka_unavailable", "error", 0, NULL, "%s", err.msg);
     j->status = 503;

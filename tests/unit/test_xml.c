@@ -181,6 +181,85 @@ static void schema_that_does_not_compile_fails_load(void **state) {
   free(bad.xsd);
 }
 
+static size_t unb64url(const char *in, size_t n, unsigned char *out) {
+  size_t o = 0;
+  unsigned v = 0, bits = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *c = strchr(t, in[i]);
+    assert_non_null(c);
+    v = v << 6 | (unsigned)(c - t);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (unsigned char)(v >> bits);
+    }
+  }
+  return o;
+}
+
+/* The detached JWS over a non-XML payload verifies with the openssl command
+ * (an independent check of the r||s encoding) and fails on changed bytes. */
+static void jws_then_verify(gw_signer *sg, int rsa, const char *cert) {
+  const char *payload = "UNA:+.? 'UNB+UNOC:3+TH+VN+261128:1200+1'";
+  char *jws = NULL;
+  gw_error err = {0};
+  if (gw_signer_jws_detached(sg, payload, strlen(payload), &jws, &err)) fail_msg("%s", err.msg);
+  char *dots = strstr(jws, "..");
+  assert_non_null(dots);
+  unsigned char hdr[256], sig[600];
+  size_t hl = unb64url(jws, (size_t)(dots - jws), hdr);
+  hdr[hl] = 0;
+  assert_non_null(strstr((char *)hdr, rsa ? "\"RS256\"" : "\"ES256\""));
+  assert_non_null(strstr((char *)hdr, "\"b64\":false"));
+  size_t sl = unb64url(dots + 2, strlen(dots + 2), sig);
+  char input[512];
+  snprintf(input, sizeof(input), "%.*s.%s", (int)(dots - jws), jws, payload);
+  char *in_path = tu_write(dir, "jws-input", input);
+  FILE *f;
+  char sig_path[600], cmd[2048];
+  snprintf(sig_path, sizeof(sig_path), "%s/jws.sig", dir);
+  if (rsa) {
+    f = fopen(sig_path, "wb");
+    fwrite(sig, 1, sl, f);
+    fclose(f);
+  } else {
+    assert_int_equal(sl, 64);
+    /* DER SEQUENCE of two INTEGERs from r||s, for the openssl command. */
+    unsigned char der[80];
+    size_t d = 2;
+    for (int k = 0; k < 2; k++) {
+      const unsigned char *x = sig + 32 * k;
+      size_t skip = 0;
+      while (skip < 31 && x[skip] == 0) skip++;
+      int pad = x[skip] & 0x80;
+      der[d++] = 0x02;
+      der[d++] = (unsigned char)(32 - skip + (pad ? 1 : 0));
+      if (pad) der[d++] = 0;
+      memcpy(der + d, x + skip, 32 - skip);
+      d += 32 - skip;
+    }
+    der[0] = 0x30;
+    der[1] = (unsigned char)(d - 2);
+    f = fopen(sig_path, "wb");
+    fwrite(der, 1, d, f);
+    fclose(f);
+  }
+  snprintf(cmd, sizeof(cmd),
+           "openssl x509 -in '%s' -pubkey -noout > '%s/pub.pem' && "
+           "openssl dgst -sha256 -verify '%s/pub.pem' -signature '%s' '%s' >/dev/null 2>&1",
+           cert, dir, dir, sig_path, in_path);
+  assert_int_equal(system(cmd), 0);
+  input[strlen(input) - 2] = 'X';
+  char *bad_path = tu_write(dir, "jws-bad", input);
+  snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -verify '%s/pub.pem' -signature '%s' '%s' >/dev/null 2>&1", dir,
+           sig_path, bad_path);
+  assert_int_not_equal(system(cmd), 0);
+  free(in_path);
+  free(bad_path);
+  free(jws);
+}
+
 static void sign_then_verify(const char *alg, const char *key, const char *cert) {
   gw_signer *sg = NULL;
   gw_error err = {0};
@@ -225,6 +304,7 @@ static void sign_then_verify(const char *alg, const char *key, const char *cert)
   free(signed_path);
   free(tampered);
   gw_problems_free(&p);
+  jws_then_verify(sg, !strcmp(alg, "rsa-2048"), cert);
   gw_signer_free(sg);
 }
 
