@@ -313,6 +313,40 @@ static void test_xslt_format(void **state) {
   release(cfg);
 }
 
+/* schemas: entries replace a root's XSD (official schemas instead of ours). */
+static void test_schema_override(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("override");
+  char *xsd = tu_write(dir, "strict.xsd",
+                       "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema' targetNamespace='urn:example:national:decl:1'"
+                       " elementFormDefault='qualified'><xs:element name='ExportDeclaration'><xs:complexType><xs:sequence>"
+                       "<xs:element name='Nothing' type='xs:string'/></xs:sequence></xs:complexType></xs:element>"
+                       "</xs:schema>");
+  gw_adapter_cfg ac = xslt_cfg();
+  gw_config *cfg = config_with(&ac, 1);
+  gw_schema_cfg sc = {.root = "ExportDeclaration", .ns = "urn:example:national:decl:1", .xsd = xsd};
+  cfg->schemas = &sc;
+  cfg->n_schemas = 1;
+  gw_registry *r = registry(cfg);
+  assert_string_equal(gw_registry_xsd(r, gw_registry_find(r, "national-decl"), 0), xsd);
+  size_t len = 0;
+  char *msg = tu_read(LMCGW_SOURCE_DIR "/examples/xslt/mm-th-mungbean.xml", &len);
+  gw_decoded d = {0};
+  gw_problems p = {0};
+  assert_int_equal(gw_registry_decode(r, msg, len, NULL, &d, &p), GW_ESCHEMA);
+  assert_true(has_code(&p, "schema_invalid", NULL));
+  gw_decoded_free(&d);
+  gw_problems_free(&p);
+  gw_registry_free(r);
+  cfg->schemas = NULL;
+  cfg->n_schemas = 0;
+  release(cfg);
+  free(msg);
+  free(xsd);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 /* A stylesheet may not read files: libxslt's security preferences deny it. */
 static void test_xslt_cannot_read_files(void **state) {
   (void)state;
@@ -356,6 +390,7 @@ int main(void) {
       cmocka_unit_test(test_json_schema_file_is_current), cmocka_unit_test(test_registry_json_and_sniffing),
       cmocka_unit_test(test_carries_patterns),         cmocka_unit_test(test_plugin),
       cmocka_unit_test(test_xslt_format),              cmocka_unit_test(test_xslt_cannot_read_files),
+      cmocka_unit_test(test_schema_override),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
