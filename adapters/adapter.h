@@ -69,8 +69,10 @@ struct gw_adapter {
   const char *kinds;       /* comma-separated GW_KIND_* it can encode */
   const gw_adapter_root *roots; /* XML formats, terminated by {NULL}; NULL otherwise */
   /* Index-free canonical paths this format carries both ways, e.g.
-   * "items.hs_code", "parties.address.city"; a trailing ".*" covers a subtree.
-   * NULL-terminated. Drives the lossy-field warnings and the round-trip tests. */
+   * "items.hs_code", "parties.address.city"; a trailing ".*" covers a subtree;
+   * "response:mrn" holds only for documents of that kind; "parties.role=X"
+   * entries, when present, list the only party roles it has. NULL-terminated.
+   * Drives the lossy-field warnings and the round-trip tests. */
   const char *const *carries;
 
   /* Non-XML formats: 0 (not mine) to 100 (certainly mine). XML formats leave
@@ -79,8 +81,11 @@ struct gw_adapter {
   int (*decode)(const gw_adapter *a, const gw_adapter_input *in, gw_consignment *out, gw_problems *p);
   int (*encode)(const gw_adapter *a, const gw_consignment *c, gw_adapter_output *out, gw_problems *p);
 
-  /* Optional. init() runs once at start-up with the directory schemas and
-   * stylesheets are relative to; exit() undoes it. */
+  /* Optional. init() runs once at start-up, on the registry's own copy of
+   * the adapter (so it may set ctx), with the directory schemas are relative
+   * to. exit() undoes it; it is called for every adapter of a registry being
+   * freed, also one whose init() never ran or failed, so it copes with a NULL
+   * ctx. */
   int (*init)(gw_adapter *a, const char *schema_dir, gw_error *err);
   void (*exit)(gw_adapter *a);
   void *ctx;

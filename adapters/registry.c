@@ -23,7 +23,7 @@ typedef struct root_entry {
 
 struct gw_registry {
   const gw_adapter *a[MAX_ADAPTERS];
-  gw_adapter *owned[MAX_ADAPTERS]; /* plugin copies and XSLT formats */
+  gw_adapter *owned[MAX_ADAPTERS]; /* the registry's copy of every adapter */
   void *dl[MAX_ADAPTERS];
   size_t n, n_owned, n_dl;
   root_entry *roots;
@@ -52,7 +52,7 @@ int gw_adapter_can_encode(const gw_adapter *a, const char *kind) {
   return 0;
 }
 
-int gw_adapter_carries(const gw_adapter *a, const char *path) {
+int gw_adapter_carries(const gw_adapter *a, const char *kind, const char *path) {
   char norm[512];
   size_t j = 0;
   for (const char *s = path; *s && j + 1 < sizeof(norm); s++) {
@@ -65,10 +65,15 @@ int gw_adapter_carries(const gw_adapter *a, const char *path) {
   }
   norm[j] = 0;
   if (!strcmp(norm, "kind")) return 1; /* every format says what it is by its shape */
-  for (const char *const *c = a->carries; c && *c; c++) {
-    size_t l = strlen(*c);
-    if (!strcmp(*c, "*") || !strcmp(*c, norm)) return 1;
-    if (l >= 2 && !strcmp(*c + l - 2, ".*") && !strncmp(norm, *c, l - 1)) return 1;
+  for (const char *const *cc = a->carries; cc && *cc; cc++) {
+    const char *c = *cc, *colon = strchr(c, ':');
+    if (colon) { /* "kind:path": only for documents of that kind */
+      if (kind && (strlen(kind) != (size_t)(colon - c) || strncmp(c, kind, (size_t)(colon - c)))) continue;
+      c = colon + 1;
+    }
+    size_t l = strlen(c);
+    if (!strcmp(c, "*") || !strcmp(c, norm)) return 1;
+    if (l >= 2 && !strcmp(c + l - 2, ".*") && !strncmp(norm, c, l - 1)) return 1;
   }
   return 0;
 }
@@ -84,7 +89,13 @@ static int add_adapter(gw_registry *r, const gw_adapter *a, gw_error *err) {
     return GW_ERR(err, GW_ECONFIG, "adapter '%s' has neither XML roots nor a detect function", a->name);
   if (gw_registry_find(r, a->name)) return GW_ERR(err, GW_ECONFIG, "two adapters are named '%s'", a->name);
   if (r->n == MAX_ADAPTERS) return GW_ERR(err, GW_ECONFIG, "more than %d adapters", MAX_ADAPTERS);
-  r->a[r->n++] = a;
+  /* Every adapter is used through the registry's own copy: built-ins are
+   * const, and init() needs somewhere to keep its ctx. */
+  gw_adapter *copy = malloc(sizeof(*copy));
+  if (!copy) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  *copy = *a;
+  r->owned[r->n_owned++] = copy;
+  r->a[r->n++] = copy;
   return 0;
 }
 
@@ -111,14 +122,10 @@ static int load_plugin(gw_registry *r, const gw_adapter_cfg *ac, gw_error *err) 
                   ac->plugin, v, GW_ADAPTER_ABI);
   const gw_adapter *a = init();
   if (!a) return GW_ERR(err, GW_ECONFIG, "adapter plugin %s: its init returned no adapter", ac->plugin);
-  gw_adapter *copy = malloc(sizeof(*copy));
-  if (!copy) return GW_ERR(err, GW_ENOMEM, "out of memory");
-  *copy = *a;
-  r->owned[r->n_owned++] = copy;
-  if (ac->name && strcmp(ac->name, a->name))
+  if (ac->name && a->name && strcmp(ac->name, a->name))
     return GW_ERR(err, GW_ECONFIG, "adapter plugin %s calls itself '%s', the config says '%s'", ac->plugin, a->name,
                   ac->name);
-  return add_adapter(r, copy, err);
+  return add_adapter(r, a, err);
 }
 
 int gw_registry_new(const char *schema_dir, const gw_config *cfg, gw_registry **out, gw_error *err) {
@@ -136,8 +143,9 @@ int gw_registry_new(const char *schema_dir, const gw_config *cfg, gw_registry **
       gw_adapter *x = NULL;
       rc = gw_xslt_adapter_new(ac, &x, err);
       if (!rc) {
-        r->owned[r->n_owned++] = x;
         rc = add_adapter(r, x, err);
+        if (rc) gw_xslt_adapter_free(x);
+        else free(x); /* the registry's copy now holds its ctx */
       }
     }
   }
@@ -339,13 +347,14 @@ int gw_xml_serialise(xmlDocPtr doc, char **bytes, size_t *len) {
 
 typedef struct lossy_ctx {
   const gw_adapter *a;
+  const char *kind;
   gw_problems *p;
 } lossy_ctx;
 
 static void lossy_cb(const char *path, const char *value, void *ud) {
   lossy_ctx *l = ud;
   (void)value;
-  if (!gw_adapter_carries(l->a, path))
+  if (!gw_adapter_carries(l->a, l->kind, path))
     gw_problems_add(l->p, "lossy_field", "warning", 0, path, "the %s format cannot carry %s; it is left out", l->a->name,
                     path);
 }
@@ -358,7 +367,7 @@ int gw_registry_encode(const gw_registry *r, const gw_adapter *a, const gw_consi
                     c->kind ? c->kind : "document of unknown kind");
     return GW_EUNSUPPORTED;
   }
-  lossy_ctx l = {a, p};
+  lossy_ctx l = {a, c->kind, p};
   gw_model_visit(c, lossy_cb, &l);
   int rc = a->encode(a, c, &out->out, p);
   if (rc) {

@@ -72,7 +72,7 @@ int gw_registry_check_profiles(const gw_registry *r, const gw_config *cfg, gw_er
 int gw_xml_serialise(xmlDocPtr doc, char **bytes, size_t *len);
 
 /* 1 when the canonical path (indices allowed: "items[2].hs_code") is covered
- * by the adapter's carries list. */
-int gw_adapter_carries(const gw_adapter *a, const char *path);
+ * by the adapter's carries list for documents of this kind (NULL: any kind). */
+int gw_adapter_carries(const gw_adapter *a, const char *kind, const char *path);
 
 #endif

@@ -582,7 +582,7 @@ static void adapter_wco_dec_item_out(wd_enc *e, xmlNodePtr gs, const gw_item *it
   adapter_wco_dec_leaf(e, gi, "SequenceNumeric", it->sequence ? it->sequence : seq);
   adapter_wco_dec_amount_out(e, gi, "StatisticalValueAmount", &it->value);
   for (size_t j = 0; j < it->n_documents; j++) {
-    char path[64];
+    char path[96];
     snprintf(path, sizeof(path), "items[%zu].documents[%zu].type", idx, j);
     adapter_wco_dec_docref_out(e, gi, "AdditionalDocument", &it->documents[j], path);
   }
@@ -925,18 +925,27 @@ static const gw_adapter_root adapter_wco_dec_roots[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+/* Per kind: a DEC declaration has no response part, a RES response only its
+ * references and the response itself. */
 static const char *const adapter_wco_dec_carries[] = {
-    "kind", "type_code", "type_extra", "function_code", "lrn", "ucr", "mrn", "issued_at", "declaration_office",
-    "exit_office", "export_country", "destination_country", "loading.code", "loading.name",
-    "border_transport.mode", "border_transport.means_id", "border_transport.nationality",
-    "border_transport.container", "departure_transport.mode", "departure_transport.means_id", "incoterm",
-    "invoice.*", "total_packages", "declared_items", "total_gross_weight.*", "parties.role", "parties.id",
-    "parties.name", "parties.address.line", "parties.address.city", "parties.address.postcode",
-    "parties.address.country", "items.sequence", "items.hs_code", "items.description", "items.quantity.*",
-    "items.gross_weight.*", "items.net_weight.*", "items.value.*", "items.origin_country", "items.package_type",
-    "items.package_count", "items.package_marks", "items.documents.type", "items.documents.id", "documents.type",
-    "documents.id", "equipment.id", "equipment.seal", "remarks.*", "response.status", "response.issued_at",
-    "response.ref_id", "response.errors.*", NULL};
+    "declaration:type_code", "declaration:type_extra", "declaration:function_code", "declaration:lrn",
+    "declaration:ucr", "declaration:mrn", "declaration:issued_at", "declaration:declaration_office",
+    "declaration:exit_office", "declaration:export_country", "declaration:destination_country",
+    "declaration:loading.code", "declaration:loading.name", "declaration:border_transport.mode",
+    "declaration:border_transport.means_id", "declaration:border_transport.nationality",
+    "declaration:border_transport.container", "declaration:departure_transport.mode",
+    "declaration:departure_transport.means_id", "declaration:incoterm", "declaration:invoice.*",
+    "declaration:total_packages", "declaration:declared_items", "declaration:total_gross_weight.*",
+    "declaration:parties.role", "declaration:parties.id", "declaration:parties.name",
+    "declaration:parties.address.line", "declaration:parties.address.city", "declaration:parties.address.postcode",
+    "declaration:parties.address.country", "declaration:items.sequence", "declaration:items.hs_code",
+    "declaration:items.description", "declaration:items.quantity.*", "declaration:items.gross_weight.*",
+    "declaration:items.net_weight.*", "declaration:items.value.*", "declaration:items.origin_country",
+    "declaration:items.package_type", "declaration:items.package_count", "declaration:items.package_marks",
+    "declaration:items.documents.type", "declaration:items.documents.id", "declaration:documents.type",
+    "declaration:documents.id", "declaration:equipment.id", "declaration:equipment.seal", "declaration:remarks.*",
+    "response:lrn", "response:mrn", "response:response.status", "response:response.issued_at",
+    "response:response.ref_id", "response:response.errors.*", NULL};
 
 const gw_adapter gw_adapter_wco_dec = {
     .abi = GW_ADAPTER_ABI,

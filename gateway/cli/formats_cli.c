@@ -334,7 +334,7 @@ static void field_paths(const gw_struct_desc *d, char *path, size_t plen, size_t
     if (f->type == GW_FT_STR) {
       printf("%-44s", path);
       for (size_t i = 0; i < gw_registry_count(reg); i++)
-        printf(" %-8s", gw_adapter_carries(gw_registry_at(reg, i), path) ? "yes" : "-");
+        printf(" %-8s", gw_adapter_carries(gw_registry_at(reg, i), NULL, path) ? "yes" : "-");
       printf("\n");
     } else {
       field_paths(f->sub, path, l, cap, reg);

@@ -70,7 +70,20 @@ static void leaf(gen_rng *r, const char *path, const char *name, char **slot, co
   if (strstr(name, "country") || !strcmp(name, "nationality")) set(slot, pick(r, countries));
   else if (!strcmp(name, "currency")) set(slot, pick(r, currencies));
   else if (!strcmp(name, "unit")) set(slot, strstr(path, "quantity") ? pick(r, qty_units) : pick(r, mass_units));
-  else if (!strcmp(name, "value") || !strcmp(name, "package_count") || !strcmp(name, "total_packages")) decimal(r, slot);
+  else if (!strcmp(name, "value")) decimal(r, slot);
+  else if (!strcmp(name, "package_count") || !strcmp(name, "total_packages") || !strcmp(name, "declared_items")) {
+    char b[16];
+    snprintf(b, sizeof(b), "%u", 1 + gen_next(r) % 5000);
+    set(slot, b);
+  } else if (!strcmp(name, "package_type")) set(slot, (const char *[]){"CT", "BG", "BX", "PK"}[gen_next(r) % 4]);
+  else if (!strcmp(name, "type") && strstr(path, "documents"))
+    set(slot, (const char *[]){"851", "380", "935", "N853"}[gen_next(r) % 4]);
+  else if (!strcmp(name, "means_type")) set(slot, (const char *[]){"31", "11", "41"}[gen_next(r) % 3]);
+  else if (!strcmp(name, "size_type")) set(slot, (const char *[]){"22G1", "45R1"}[gen_next(r) % 2]);
+  else if (!strcmp(name, "subject")) set(slot, (const char *[]){"AAI", "00400", "ADD", "E101"}[gen_next(r) % 4]);
+  else if (!strcmp(name, "type_extra")) set(slot, (const char *[]){"A", "D", "Z"}[gen_next(r) % 3]);
+  else if (!strcmp(name, "decision"))
+    set(slot, (const char *[]){"ACCEPTED", "INSPECTION_REQUIRED", "RELEASED", "REFUSED"}[gen_next(r) % 4]);
   else if (strstr(name, "date") || !strcmp(name, "issued") || !strcmp(name, "issued_at") || !strcmp(name, "signed_at"))
     date(r, slot);
   else if (!strcmp(name, "hs_code")) {
@@ -114,9 +127,24 @@ static void strip_indices(const char *in, char *out, size_t cap) {
   out[j] = 0;
 }
 
+/* What a document of this kind has at the top: a declaration has no
+ * response part, a response no goods. */
+static int top_level_ok(const char *kind, const char *field) {
+  int resp = !strcmp(kind, GW_KIND_RESPONSE) || !strcmp(kind, GW_KIND_SPS_ACK);
+  if (!strcmp(field, "response")) return resp;
+  if (!strcmp(field, "sps")) return !strcmp(kind, GW_KIND_SPS);
+  if (!resp) return 1;
+  static const char *const resp_fields[] = {"type_code", "function_code", "lrn", "ucr", "mrn", "cert_id",
+                                            "issued_at", "export_country", "import_country", NULL};
+  for (size_t i = 0; resp_fields[i]; i++)
+    if (!strcmp(field, resp_fields[i])) return 1;
+  return 0;
+}
+
 static void fill(gen_rng *r, const gw_struct_desc *d, void *obj, char *path, size_t plen, size_t cap,
                  gen_filter_fn filter, void *ud, const char *kind, int depth) {
   for (const gw_field *f = d->fields; f->name; f++) {
+    if (plen == 0 && !top_level_ok(kind, f->name)) continue;
     int w = snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", f->name);
     size_t l = plen + (w > 0 && (size_t)w < cap - plen ? (size_t)w : 0);
     char *slot = (char *)obj + f->offset;
@@ -127,7 +155,25 @@ static void fill(gen_rng *r, const gw_struct_desc *d, void *obj, char *path, siz
       }
       char norm[512];
       strip_indices(path, norm, sizeof(norm));
-      if ((!filter || filter(norm, ud)) && gen_next(r) % 4 != 0) leaf(r, norm, f->name, (char **)slot, kind);
+      /* The identity of a document is always there: formats require it. */
+      static const char *const always[] = {"function_code", "type_code", "lrn", "ucr", "cert_id", "issued_at",
+                                           "response.status", "sps.cert_type", "sps.status", NULL};
+      int must = 0;
+      for (size_t i = 0; always[i]; i++) must |= !strcmp(norm, always[i]);
+      if ((!filter || filter(norm, ud)) && (must || gen_next(r) % 4 != 0)) leaf(r, norm, f->name, (char **)slot, kind);
+    } else if (f->type == GW_FT_STRUCT && (!strcmp(f->sub->name, "measure") || !strcmp(f->sub->name, "amount"))) {
+      /* A quantity without its unit (or an amount without its currency)
+       * means nothing: both or neither. */
+      char pv[512], pu[512];
+      snprintf(pv, sizeof(pv), "%s.value", path);
+      snprintf(pu, sizeof(pu), "%s.%s", path, !strcmp(f->sub->name, "measure") ? "unit" : "currency");
+      char nv[512], nu[512];
+      strip_indices(pv, nv, sizeof(nv));
+      strip_indices(pu, nu, sizeof(nu));
+      if ((!filter || (filter(nv, ud) && filter(nu, ud))) && gen_next(r) % 4 != 0) {
+        leaf(r, nv, "value", (char **)slot, kind);
+        leaf(r, nu, strrchr(nu, '.') + 1, (char **)(slot + sizeof(char *)), kind);
+      }
     } else if (f->type == GW_FT_STRUCT) {
       fill(r, f->sub, slot, path, l, cap, filter, ud, kind, depth);
     } else {

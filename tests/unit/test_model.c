@@ -189,14 +189,16 @@ static void test_registry_json_and_sniffing(void **state) {
 
 static void test_carries_patterns(void **state) {
   (void)state;
-  static const char *const carries[] = {"ucr", "items.hs_code", "parties.*", NULL};
+  static const char *const carries[] = {"ucr", "items.hs_code", "parties.*", "response:mrn", NULL};
   gw_adapter a = {.carries = carries};
-  assert_true(gw_adapter_carries(&a, "ucr"));
-  assert_true(gw_adapter_carries(&a, "items[3].hs_code"));
-  assert_true(gw_adapter_carries(&a, "parties[0].address.city"));
-  assert_true(gw_adapter_carries(&a, "kind"));
-  assert_false(gw_adapter_carries(&a, "items[0].description"));
-  assert_false(gw_adapter_carries(&a, "partiesx"));
+  assert_true(gw_adapter_carries(&a, NULL, "ucr"));
+  assert_true(gw_adapter_carries(&a, NULL, "items[3].hs_code"));
+  assert_true(gw_adapter_carries(&a, NULL, "parties[0].address.city"));
+  assert_true(gw_adapter_carries(&a, NULL, "kind"));
+  assert_false(gw_adapter_carries(&a, NULL, "items[0].description"));
+  assert_false(gw_adapter_carries(&a, NULL, "partiesx"));
+  assert_true(gw_adapter_carries(&a, "response", "mrn"));
+  assert_false(gw_adapter_carries(&a, "declaration", "mrn"));
 }
 
 static gw_config *config_with(gw_adapter_cfg *ac, size_t n) {
