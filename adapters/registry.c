@@ -312,6 +312,7 @@ int gw_registry_decode(const gw_registry *r, const char *data, size_t len, const
     if (!has_error) gw_problems_add(p, "decode_failed", "error", 0, "", "the %s adapter could not read the message", out->adapter->name);
     return rc == GW_ENOMEM ? rc : GW_ESCHEMA;
   }
+  gw_model_normalize(&out->model);
   if (!out->kind) out->kind = kind_static(out->model.kind);
   if (!out->kind) {
     gw_problems_add(p, "decode_failed", "error", 0, "", "the %s adapter did not say what kind of document this is",

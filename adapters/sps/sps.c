@@ -894,24 +894,26 @@ static const gw_adapter_root adapter_sps_roots[] = {
     {"SPSAcknowledgement", SPS_NS_ACK, GW_KIND_SPS_ACK, "sps/lmcgw-sps-acknowledgement-17.xsd"},
     {NULL, NULL, NULL, NULL}};
 
+/* Per kind: a certificate has no response part; an acknowledgement is only one. */
 static const char *const adapter_sps_carries[] = {
-    "kind", "cert_id", "issued_at", "export_country", "import_country",
-    "loading.code", "loading.name", "unloading.code", "unloading.name",
-    "border_transport.mode", "border_transport.means_id",
-    "parties.role", "parties.id", "parties.id_scheme", "parties.name",
-    "parties.address.line", "parties.address.city", "parties.address.postcode",
-    "parties.address.subdivision", "parties.address.country", "parties.contact",
-    "items.sequence", "items.hs_code", "items.description",
-    "items.gross_weight.value", "items.gross_weight.unit", "items.net_weight.value", "items.net_weight.unit",
-    "items.origin_country", "items.package_type", "items.package_count",
-    "items.commodity", "items.scientific_name", "items.intended_use", "items.production_place",
-    "items.treatments.type", "items.treatments.chemical", "items.treatments.concentration",
-    "items.treatments.duration", "items.treatments.temperature", "items.treatments.date",
-    "documents.type", "documents.id", "documents.issued",
-    "equipment.id", "equipment.seal",
-    "sps.cert_type", "sps.status", "sps.issue_place", "sps.signatory", "sps.signed_at", "sps.inspection",
-    "sps.declarations.subject", "sps.declarations.text",
-    "response.status", "response.issued_at", "response.ref_id", "response.errors.subject", "response.errors.text",
+    "parties.role=authority", "parties.role=consignor", "parties.role=consignee",
+    "kind", "sps_certificate:cert_id", "sps_certificate:issued_at", "sps_certificate:export_country", "sps_certificate:import_country",
+    "sps_certificate:loading.code", "sps_certificate:loading.name", "sps_certificate:unloading.code", "sps_certificate:unloading.name",
+    "sps_certificate:border_transport.mode", "sps_certificate:border_transport.means_id",
+    "sps_certificate:parties.role", "sps_certificate:parties.id", "sps_certificate:parties.id_scheme", "sps_certificate:parties.name",
+    "sps_certificate:parties.address.line", "sps_certificate:parties.address.city", "sps_certificate:parties.address.postcode",
+    "sps_certificate:parties.address.subdivision", "sps_certificate:parties.address.country", "sps_certificate:parties.contact",
+    "sps_certificate:items.sequence", "sps_certificate:items.hs_code", "sps_certificate:items.description",
+    "sps_certificate:items.gross_weight.value", "sps_certificate:items.gross_weight.unit", "sps_certificate:items.net_weight.value", "sps_certificate:items.net_weight.unit",
+    "sps_certificate:items.origin_country", "sps_certificate:items.package_type", "sps_certificate:items.package_count",
+    "sps_certificate:items.commodity", "sps_certificate:items.scientific_name", "sps_certificate:items.intended_use", "sps_certificate:items.production_place",
+    "sps_certificate:items.treatments.type", "sps_certificate:items.treatments.chemical", "sps_certificate:items.treatments.concentration",
+    "sps_certificate:items.treatments.duration", "sps_certificate:items.treatments.temperature", "sps_certificate:items.treatments.date",
+    "sps_certificate:documents.type", "sps_certificate:documents.id", "sps_certificate:documents.issued",
+    "sps_certificate:equipment.id", "sps_certificate:equipment.seal",
+    "sps_certificate:sps.cert_type", "sps_certificate:sps.status", "sps_certificate:sps.issue_place", "sps_certificate:sps.signatory", "sps_certificate:sps.signed_at", "sps_certificate:sps.inspection",
+    "sps_certificate:sps.declarations.subject", "sps_certificate:sps.declarations.text",
+    "sps_acknowledgement:response.status", "sps_acknowledgement:response.issued_at", "sps_acknowledgement:response.ref_id", "sps_acknowledgement:response.errors.subject", "sps_acknowledgement:response.errors.text",
     NULL};
 
 const gw_adapter gw_adapter_sps = {

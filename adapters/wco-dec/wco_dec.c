@@ -928,6 +928,8 @@ static const gw_adapter_root adapter_wco_dec_roots[] = {
 /* Per kind: a DEC declaration has no response part, a RES response only its
  * references and the response itself. */
 static const char *const adapter_wco_dec_carries[] = {
+    "parties.role=exporter", "parties.role=importer", "parties.role=consignor", "parties.role=consignee",
+    "parties.role=declarant", "parties.role=carrier",
     "declaration:type_code", "declaration:type_extra", "declaration:function_code", "declaration:lrn",
     "declaration:ucr", "declaration:mrn", "declaration:issued_at", "declaration:declaration_office",
     "declaration:exit_office", "declaration:export_country", "declaration:destination_country",

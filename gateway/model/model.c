@@ -325,3 +325,26 @@ size_t gw_model_count_fields(const gw_consignment *c) {
   gw_model_visit(c, count_cb, &n);
   return n;
 }
+
+/* ---- canonical order --------------------------------------------------------- */
+
+static int role_rank(const char *role) {
+  static const char *const order[] = {GW_ROLE_EXPORTER, GW_ROLE_IMPORTER, GW_ROLE_CONSIGNOR, GW_ROLE_CONSIGNEE,
+                                      GW_ROLE_DECLARANT, GW_ROLE_CARRIER, GW_ROLE_AUTHORITY};
+  for (int i = 0; role && i < 7; i++)
+    if (!strcmp(role, order[i])) return i;
+  return 7;
+}
+
+void gw_model_normalize(gw_consignment *c) {
+  /* Insertion sort: stable, and there are a handful of parties at most. */
+  for (size_t i = 1; i < c->n_parties; i++) {
+    gw_party x = c->parties[i];
+    size_t j = i;
+    while (j > 0 && role_rank(c->parties[j - 1].role) > role_rank(x.role)) {
+      c->parties[j] = c->parties[j - 1];
+      j--;
+    }
+    c->parties[j] = x;
+  }
+}

@@ -241,6 +241,12 @@ void *gw_model_push(void **arr, size_t *n, size_t elem_size);
  * the first difference ("items[2].net_weight.value") to where. */
 int gw_model_compare(const gw_consignment *a, const gw_consignment *b, char *where, size_t where_len);
 
+/* Puts the model in canonical order: parties by role (exporter, importer,
+ * consignor, consignee, declarant, carrier, authority, others), stable.
+ * Formats order parties differently; their meaning is in the role. The
+ * registry applies it to every decoded message. */
+void gw_model_normalize(gw_consignment *c);
+
 /* The party with this role (first one), NULL when none. */
 gw_party *gw_model_party(const gw_consignment *c, const char *role);
 

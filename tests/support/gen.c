@@ -30,7 +30,7 @@ static const char *const words[] = {"durian", "rice", "coffee", "mung", "beans",
 static const char *const cities[] = {"Chanthaburi", "Hai Phong", "Vientiane", "Phnom Penh", "Yangon", "Kunming", NULL};
 static const char *const locodes[] = {"THLCH", "VNHPH", "KHPNH", "LAVTE", "MMRGN", "CNKMG", "THBKK", NULL};
 static const char *const roles[] = {GW_ROLE_EXPORTER, GW_ROLE_IMPORTER, GW_ROLE_CONSIGNOR,
-                                    GW_ROLE_CONSIGNEE, GW_ROLE_DECLARANT, GW_ROLE_CARRIER, NULL};
+                                    GW_ROLE_CONSIGNEE, GW_ROLE_DECLARANT, GW_ROLE_CARRIER, GW_ROLE_AUTHORITY, NULL};
 
 static void set(char **slot, const char *v) { gw_model_set(slot, v, -1); }
 
@@ -80,7 +80,13 @@ static void leaf(gen_rng *r, const char *path, const char *name, char **slot, co
     set(slot, (const char *[]){"851", "380", "935", "N853"}[gen_next(r) % 4]);
   else if (!strcmp(name, "means_type")) set(slot, (const char *[]){"31", "11", "41"}[gen_next(r) % 3]);
   else if (!strcmp(name, "size_type")) set(slot, (const char *[]){"22G1", "45R1"}[gen_next(r) % 2]);
-  else if (!strcmp(name, "subject")) set(slot, (const char *[]){"AAI", "00400", "ADD", "E101"}[gen_next(r) % 4]);
+  else if (!strcmp(name, "duration") || !strcmp(name, "temperature") || !strcmp(name, "concentration")) {
+    /* "number unit", as SPS measures are carried (Rec 20 units). */
+    char b[32];
+    const char *u = !strcmp(name, "duration") ? "HUR" : !strcmp(name, "temperature") ? "CEL" : "GL";
+    snprintf(b, sizeof(b), "%u %s", 1 + gen_next(r) % 72, u);
+    set(slot, b);
+  } else if (!strcmp(name, "subject")) set(slot, (const char *[]){"AAI", "00400", "ADD", "E101"}[gen_next(r) % 4]);
   else if (!strcmp(name, "type_extra")) set(slot, (const char *[]){"A", "D", "Z"}[gen_next(r) % 3]);
   else if (!strcmp(name, "decision"))
     set(slot, (const char *[]){"ACCEPTED", "INSPECTION_REQUIRED", "RELEASED", "REFUSED"}[gen_next(r) % 4]);
@@ -182,7 +188,7 @@ static void fill(gen_rng *r, const gw_struct_desc *d, void *obj, char *path, siz
       int is_party = !strcmp(f->sub->name, "party");
       /* Distinct roles (formats key parties by role), among those the filter
        * allows: it is asked about "parties.role=<role>". */
-      const char *allowed[8];
+      const char *allowed[16];
       size_t n_allowed = 0;
       for (size_t i = 0; is_party && roles[i]; i++) {
         char key[64];
@@ -258,5 +264,12 @@ void gen_consignment(gen_rng *r, const char *kind, gen_filter_fn filter, void *u
     snprintf(seq, sizeof(seq), "%zu", i + 1);
     set(&c->items[i].sequence, seq);
   }
+  /* A scheme names who issued an identifier: none without one. */
+  for (size_t i = 0; i < c->n_parties; i++)
+    if (!c->parties[i].id) {
+      free(c->parties[i].id_scheme);
+      c->parties[i].id_scheme = NULL;
+    }
   set(&c->kind, kind);
+  gw_model_normalize(c);
 }
