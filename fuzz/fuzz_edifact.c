@@ -4,6 +4,7 @@
  * encoded and decoded again, which must succeed. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "adapters/adapter.h"
@@ -33,7 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (gw_cusdec_encode_dir(&c, (size & 1) ? "96B" : "99B", &out, &p) == 0) {
       gw_adapter_input in2 = {out.data, out.len, NULL, "fuzz-again"};
       gw_consignment again = {0};
-      if (gw_adapter_cusdec.decode(&gw_adapter_cusdec, &in2, &again, &p) != 0) abort();
+      gw_problems p2 = {0};
+      if (gw_adapter_cusdec.decode(&gw_adapter_cusdec, &in2, &again, &p2) != 0) {
+        for (size_t i = 0; i < p2.n; i++)
+          fprintf(stderr, "%s %s: %s\n", p2.items[i].code, p2.items[i].path, p2.items[i].message);
+        fprintf(stderr, "%.*s\n", (int)out.len, out.data);
+        abort();
+      }
+      gw_problems_free(&p2);
       gw_model_free(&again);
       free(out.data);
     }

@@ -669,8 +669,14 @@ int gw_cusdec_encode_dir(const gw_consignment *c, const char *release, gw_adapte
   gw_edi_w_el(&w, ascii ? "UNOC" : "UNOW");
   gw_edi_w_comp(&w, ascii ? "3" : "4");
   gw_edi_w_el(&w, "LMCGW");
+  /* The recipient is addressed by the destination country when that is a
+   * plain code; UNB itself is read before its repertoire is known, so it
+   * stays ASCII. */
   const char *to = c->destination_country ? c->destination_country : c->import_country;
-  gw_edi_w_el(&w, to ? to : "CUSTOMS");
+  int plain = to && strlen(to) <= 35;
+  for (const char *q = to; plain && *q; q++)
+    if (!((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9'))) plain = 0;
+  gw_edi_w_el(&w, plain ? to : "CUSTOMS");
   gw_edi_w_el(&w, date);
   gw_edi_w_comp(&w, time);
   gw_edi_w_el(&w, "1");
@@ -696,7 +702,11 @@ int gw_cusdec_encode_dir(const gw_consignment *c, const char *release, gw_adapte
   gw_edi_w_el(&w, "1");
   gw_edi_w_end(&w);
   int rc = gw_edi_w_take(&w, &out->data, &out->len);
-  if (rc) gw_problems_add(p, rc == GW_ENOMEM ? "out_of_memory" : "too_big", "error", 0, "", "cannot write the interchange");
+  if (rc == GW_ENOMEM) gw_problems_add(p, "out_of_memory", "error", 0, "", "out of memory writing the interchange");
+  else if (rc)
+    gw_problems_add(p, "too_big", "error", 0, "",
+                    "a value is longer than %d characters, or the interchange over %zu bytes", GW_EDI_MAX_VALUE,
+                    GW_EDI_MAX_INPUT);
   return rc;
 }
 

@@ -101,7 +101,7 @@ int gw_edi_sniff(const char *data, size_t len) {
   size_t i = edi_skip_bom_ws(data, len);
   if (len - i < 4) return 0;
   if (!memcmp(data + i, "UNA", 3)) return 80;
-  if (!memcmp(data + i, "UNB", 3) && (data[i + 3] == '+' || len - i > 9)) return 70;
+  if (!memcmp(data + i, "UNB", 3) && data[i + 3] == '+') return 70; /* no UNA: default separators */
   return 0;
 }
 
@@ -769,11 +769,18 @@ void gw_edi_w_seg(gw_edi_writer *w, const char *tag) {
 
 static void edi_w_value(gw_edi_writer *w, const char *v) {
   if (!v || !*v) return;
+  size_t chars = 0;
+  for (const unsigned char *q = (const unsigned char *)v; *q; q++)
+    if ((*q & 0xC0) != 0x80) chars++;
+  if (chars > GW_EDI_MAX_VALUE) { /* the parser would refuse it */
+    if (!w->err) w->err = GW_ETOOBIG;
+    return;
+  }
   for (; w->pend_data; w->pend_data--) edi_w_put(w, &w->d.data, 1);
   for (; w->pend_comp; w->pend_comp--) edi_w_put(w, &w->d.comp, 1);
   for (const char *q = v; *q; q++) {
     char ch = *q;
-    if (ch == '\r' || ch == '\n' || ch == '\t') ch = ' '; /* control characters are not allowed in data */
+    if ((unsigned char)ch < 0x20 || ch == 0x7F) ch = ' '; /* control characters are not allowed in data */
     if (ch == w->d.comp || ch == w->d.data || ch == w->d.seg || ch == w->d.release || (w->d.rep != ' ' && ch == w->d.rep))
       edi_w_put(w, &w->d.release, 1);
     edi_w_put(w, &ch, 1);

@@ -404,6 +404,22 @@ static void encode_rejects_other_kinds(void **state) {
   gw_problems_free(&p);
 }
 
+static void encode_refuses_overlong_value(void **state) {
+  (void)state;
+  gw_consignment c = {0};
+  char big[600];
+  memset(big, 'y', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  assert_int_equal(gw_model_set(&c.lrn, big, -1), 0);
+  gw_adapter_output out = {0};
+  gw_problems p = {0};
+  assert_int_equal(gw_adapter_cusdec.encode(&gw_adapter_cusdec, &c, &out, &p), GW_ETOOBIG);
+  assert_null(out.data);
+  assert_string_equal(first_error(&p)->code, "too_big");
+  gw_model_free(&c);
+  gw_problems_free(&p);
+}
+
 static void utf8_names_use_unow(void **state) {
   (void)state;
   gw_consignment c = {0};
@@ -570,6 +586,7 @@ int main(void) {
       cmocka_unit_test(detects),
       cmocka_unit_test(tables_are_well_formed),
       cmocka_unit_test(encode_rejects_other_kinds),
+      cmocka_unit_test(encode_refuses_overlong_value),
       cmocka_unit_test(utf8_names_use_unow),
       cmocka_unit_test(fuzz_seeds_decode),
       cmocka_unit_test(corpus),
