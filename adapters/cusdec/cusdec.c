@@ -729,18 +729,22 @@ static int cd_detect(const char *data, size_t len) {
   return 10;
 }
 
+/* Per kind: CUSDEC carries the declaration, CUSRES the response and the
+ * references it answers. NAD has the six WCO party roles. */
 static const char *const cd_carries[] = {
-    "kind", "type_code", "function_code", "lrn", "ucr", "mrn", "issued_at", "declaration_office", "exit_office",
-    "export_country", "destination_country", "loading.code", "loading.name", "unloading.code", "unloading.name", "entry_point.code", "entry_point.name",
-    "border_transport.mode", "border_transport.means_type", "border_transport.means_id",
-    "border_transport.nationality", "border_transport.journey_id", "departure_transport.mode",
-    "departure_transport.means_type", "departure_transport.means_id", "departure_transport.nationality",
-    "departure_transport.journey_id", "incoterm", "invoice.*", "total_packages", "declared_items",
-    "total_gross_weight.*", "parties.role", "parties.id", "parties.id_scheme", "parties.name", "parties.address.*",
-    "items.sequence", "items.hs_code", "items.description", "items.gross_weight.*", "items.net_weight.*",
-    "items.value.*", "items.origin_country", "items.package_type", "items.package_count", "items.package_marks",
-    "items.documents.*", "documents.*", "equipment.id", "equipment.size_type", "remarks.*", "response.status",
-    "response.issued_at", "response.ref_id", "response.errors.*", NULL};
+    "parties.role=exporter", "parties.role=importer", "parties.role=consignor", "parties.role=consignee",
+    "parties.role=declarant", "parties.role=carrier",
+    "kind", "declaration:type_code", "declaration:function_code", "lrn", "ucr", "mrn", "declaration:issued_at", "declaration:declaration_office", "declaration:exit_office",
+    "declaration:export_country", "declaration:destination_country", "declaration:loading.code", "declaration:loading.name", "declaration:unloading.code", "declaration:unloading.name", "declaration:entry_point.code", "declaration:entry_point.name",
+    "declaration:border_transport.mode", "declaration:border_transport.means_type", "declaration:border_transport.means_id",
+    "declaration:border_transport.nationality", "declaration:border_transport.journey_id", "declaration:departure_transport.mode",
+    "declaration:departure_transport.means_type", "declaration:departure_transport.means_id", "declaration:departure_transport.nationality",
+    "declaration:departure_transport.journey_id", "declaration:incoterm", "declaration:invoice.*", "declaration:total_packages", "declaration:declared_items",
+    "declaration:total_gross_weight.*", "declaration:parties.role", "declaration:parties.id", "declaration:parties.id_scheme", "declaration:parties.name", "declaration:parties.address.*",
+    "declaration:items.sequence", "declaration:items.hs_code", "declaration:items.description", "declaration:items.gross_weight.*", "declaration:items.net_weight.*",
+    "declaration:items.value.*", "declaration:items.origin_country", "declaration:items.package_type", "declaration:items.package_count", "declaration:items.package_marks",
+    "declaration:items.documents.*", "declaration:documents.*", "declaration:equipment.id", "declaration:equipment.size_type", "declaration:remarks.*", "response:response.status",
+    "response:response.issued_at", "response:response.ref_id", "response:response.errors.*", NULL};
 
 const gw_adapter gw_adapter_cusdec = {
     .abi = GW_ADAPTER_ABI,
