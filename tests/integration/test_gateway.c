@@ -129,6 +129,9 @@ static int post(int port, const char *cert, const char *key, const char *ctype, 
 
 typedef struct record {
   char *id;
+  char *format; /* lmcgw-format header */
+  char *jws;    /* lmcgw-jws header, for non-XML payloads */
+  char *warnings;
   char *value;
   size_t len;
   int32_t partition;
@@ -197,6 +200,9 @@ static size_t consume_all(const char *bootstrap, const char *topic, int wait_ms,
     size_t vl;
     if (!rd_kafka_message_headers(m, &h) && !rd_kafka_header_get_last(h, "lmcgw-message-id", &v, &vl))
       r->id = strndup(v, vl);
+    if (h && !rd_kafka_header_get_last(h, "lmcgw-format", &v, &vl)) r->format = strndup(v, vl);
+    if (h && !rd_kafka_header_get_last(h, "lmcgw-jws", &v, &vl)) r->jws = strndup(v, vl);
+    if (h && !rd_kafka_header_get_last(h, "lmcgw-warnings", &v, &vl)) r->warnings = strndup(v, vl);
     rd_kafka_message_destroy(m);
   }
   rd_kafka_destroy(rk);
@@ -206,6 +212,9 @@ static size_t consume_all(const char *bootstrap, const char *topic, int wait_ms,
 static void records_free(record *r, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(r[i].id);
+    free(r[i].format);
+    free(r[i].jws);
+    free(r[i].warnings);
     free(r[i].value);
   }
   free(r);
@@ -386,7 +395,8 @@ static int post_one(int port, const char *body, size_t len, sent *s) {
   s->status = rc ? 0 : r.status;
   if (s->status == 202) {
     json_t *j = json_loads(r.body, 0, NULL);
-    snprintf(s->id, sizeof(s->id), "%s", j && json_str(j, "id") ? json_str(j, "id") : "");
+    const char *id = j ? json_str(j, "id") : NULL;
+    snprintf(s->id, sizeof(s->id), "%s", id ? id : "");
     json_decref(j);
   }
   char ra[32];
@@ -568,9 +578,107 @@ static int test_dev(void) {
   return failures ? 1 : 0;
 }
 
+/* Every format in, each translated into what the destination receives
+ * (countries in the test config: VN gets WCO XML, the built-in defaults for
+ * the rest): the record has the destination's format, an XML one carries a
+ * signature xmlsec1 verifies, another a detached JWS; lossy fields are
+ * reported in the answer. */
+static record *find_record(record *recs, size_t n, const char *id) {
+  for (size_t i = 0; i < n; i++)
+    if (recs[i].id && !strcmp(recs[i].id, id)) return &recs[i];
+  return NULL;
+}
+
+static int test_formats(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-formats"), prefix[64], log[600];
+  snprintf(prefix, sizeof(prefix), "fm%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char *cfg = write_config(dir, bootstrap, prefix, 10000);
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+  static const struct {
+    const char *file, *ctype, *dest, *kind, *in_format, *out_format, *extra;
+  } cases[] = {
+      /* portal JSON (TH -> CN): CN receives WCO XML */
+      {"declarations/th-cn-longan.json", "application/json", "CN", "declaration", "json", "wco-dec", NULL},
+      /* EDIFACT from Myanmar (MM -> TH), sniffed from text/plain: TH receives WCO XML */
+      {"declarations/cusdec-mm-mungbean-export-th.edi", "text/plain", "TH", "declaration", "cusdec", "wco-dec", NULL},
+      /* WCO XML for Myanmar, whose systems receive EDIFACT: CUSDEC with a JWS */
+      {"declarations/mm-th-mungbean-bare.xml", "application/xml", "MM", "declaration", "wco-dec", "cusdec",
+       "X-Destination: MM\r\n"},
+      /* an SPS certificate (TH -> VN): VN receives it as it is, signed */
+      {"sps/th-vn-durian-phyto.xml", "application/xml", "VN", "sps_certificate", "sps", "sps", NULL},
+  };
+  char ids[4][64];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t len;
+    char *body = example(cases[i].file, &len);
+    tc_response r;
+    ids[i][0] = 0;
+    REQUIRE(!post(port, client_cert, client_key, cases[i].ctype, body, len, cases[i].extra, &r), "post: %s", r.error);
+    CHECK(r.status == 202, "%s: status %d body %s", cases[i].file, r.status, r.body);
+    json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+    if (j) {
+      snprintf(ids[i], sizeof(ids[i]), "%s", json_str(j, "id") ? json_str(j, "id") : "");
+      CHECK(json_str(j, "destination") && !strcmp(json_str(j, "destination"), cases[i].dest), "%s: destination in %s",
+            cases[i].file, r.body);
+      CHECK(json_str(j, "source_format") && !strcmp(json_str(j, "source_format"), cases[i].in_format),
+            "%s: source_format in %s", cases[i].file, r.body);
+      CHECK(json_str(j, "format") && !strcmp(json_str(j, "format"), cases[i].out_format), "%s: format in %s",
+            cases[i].file, r.body);
+      if (strcmp(cases[i].in_format, cases[i].out_format) && strcmp(cases[i].in_format, "cusdec"))
+        CHECK(json_object_get(j, "warnings") != NULL, "%s: a translation that loses fields says so: %s",
+              cases[i].file, r.body);
+      json_decref(j);
+    }
+    tc_response_free(&r);
+    free(body);
+  }
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char topic[200];
+    snprintf(topic, sizeof(topic), "%s.%s.%s", prefix, cases[i].dest, cases[i].kind);
+    record *recs;
+    size_t n = consume_all(bootstrap, topic, 3000, &recs);
+    record *rec = find_record(recs, n, ids[i]);
+    CHECK(rec != NULL, "%s: no record with id %s in %s (%zu records)", cases[i].file, ids[i], topic, n);
+    if (rec) {
+      CHECK(rec->format && !strcmp(rec->format, cases[i].out_format), "%s: lmcgw-format %s", cases[i].file,
+            rec->format ? rec->format : "(none)");
+      if (!strcmp(cases[i].out_format, "cusdec")) {
+        CHECK(!strncmp(rec->value, "UNA", 3) || !strncmp(rec->value, "UNB", 3), "%s: EDIFACT payload: %.40s",
+              cases[i].file, rec->value);
+        CHECK(rec->jws && strstr(rec->jws, ".."), "%s: a detached JWS travels with it", cases[i].file);
+        /* What was routed is itself valid: the gateway's own validate accepts it. */
+        char *edi = tu_write(dir, "routed.edi", rec->value), cmd[2048];
+        snprintf(cmd, sizeof(cmd), "'%s' validate --quiet '%s' >>'%s' 2>&1", bin, edi, log);
+        CHECK(system(cmd) == 0, "%s: the routed CUSDEC validates (see %s)", cases[i].file, log);
+        free(edi);
+      } else {
+        char *xml = tu_write(dir, "routed.xml", rec->value), cmd[2048];
+        snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --trusted-pem '%s' '%s' >>'%s' 2>&1", ca, xml, log);
+        CHECK(system(cmd) == 0, "%s: xmlsec1 verifies the routed document (see %s)", cases[i].file, log);
+        snprintf(cmd, sizeof(cmd), "'%s' validate --quiet '%s' >>'%s' 2>&1", bin, xml, log);
+        CHECK(system(cmd) == 0, "%s: the routed document validates (see %s)", cases[i].file, log);
+        free(xml);
+      }
+    }
+    records_free(recs, n);
+  }
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: test_gateway roundtrip|outage|shutdown|dev\n");
+    fprintf(stderr, "usage: test_gateway roundtrip|formats|outage|shutdown|dev\n");
     return 2;
   }
   bin = env_or_die("LMCGW_BIN");
@@ -581,6 +689,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "roundtrip")) rc = test_roundtrip();
   else if (!strcmp(argv[1], "outage")) rc = test_outage();
   else if (!strcmp(argv[1], "shutdown")) rc = test_shutdown();
+  else if (!strcmp(argv[1], "formats")) rc = test_formats();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;
