@@ -289,7 +289,10 @@ static void rules_items(rules_ctx *x, const gw_consignment *c, int have_issue, l
               tg->value, tg->unit);
 
   long declared;
-  if (rules_integer(x, c->declared_items, "", "declared_items", &declared) && (size_t)declared != n)
+  /* An amendment or cancellation (UN/EDIFACT 1225 other than 9, original)
+   * carries only what changes: its items need not be all there. */
+  int original = !c->function_code || !strcmp(c->function_code, "9");
+  if (rules_integer(x, c->declared_items, "", "declared_items", &declared) && original && (size_t)declared != n)
     rules_add(x, "item_count_mismatch", "error", "declared_items",
               "the document declares %ld item(s) but carries %zu", declared, n);
 }
@@ -351,7 +354,8 @@ int gw_rules_check_at(const gw_consignment *c, long long now_epoch, gw_problems 
   rules_documents(&x, c->documents, c->n_documents, "", have_issue, issued);
 
   if (decl) {
-    if (!gw_model_party(c, GW_ROLE_EXPORTER) && !gw_model_party(c, GW_ROLE_DECLARANT))
+    int original = !c->function_code || !strcmp(c->function_code, "9");
+    if (original && !gw_model_party(c, GW_ROLE_EXPORTER) && !gw_model_party(c, GW_ROLE_DECLARANT))
       rules_add(&x, "missing_party", "error", "parties", "a declaration must name an exporter or a declarant");
     if (!c->ucr && !c->lrn)
       rules_add(&x, "missing_reference", "error", "ucr", "a declaration must carry a UCR or an LRN");

@@ -421,8 +421,25 @@ static void shapes(void **state) {
   for (size_t i = 0; i < sizeof(bad_n) / sizeof(*bad_n); i++) assert_false(gw_codes_decimal(bad_n[i]));
 }
 
+/* An amendment carries only what changes: no parties, fewer items than the
+ * original stated, and still no error. */
+static void amendments_need_not_repeat_everything(void **state) {
+  (void)state;
+  gw_consignment bare = {0};
+  set(&bare.kind, "declaration");
+  set(&bare.function_code, "13");
+  set(&bare.ucr, "6TH0105536000123-DUR0001");
+  set(&bare.declared_items, "7");
+  gw_problems p = {0};
+  assert_int_equal(gw_rules_check_at(&bare, NOW, &p), 0);
+  set(&bare.function_code, "9");
+  assert_int_equal(gw_rules_check_at(&bare, NOW, &p), 2); /* missing_party, item_count_mismatch */
+  gw_problems_free(&p);
+  gw_model_free(&bare);
+}
+
 int main(void) {
-  struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 7];
+  struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 8];
   size_t n = 0;
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(fixtures_pass_clean);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -433,6 +450,7 @@ int main(void) {
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(weights_convert_between_mass_units);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(many_problems_are_counted);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(tables_are_sorted);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(amendments_need_not_repeat_everything);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(country_currency_unit_spot_checks);
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(shapes);
   return _cmocka_run_group_tests("rules", tests, n, NULL, NULL);
