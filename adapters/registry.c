@@ -252,6 +252,12 @@ static int looks_xml(const char *d, size_t n) {
 int gw_registry_decode(const gw_registry *r, const char *data, size_t len, const char *format, gw_decoded *out,
                        gw_problems *p) {
   memset(out, 0, sizeof(*out));
+  size_t blank = 0;
+  while (blank < len && (data[blank] == ' ' || data[blank] == '\t' || data[blank] == '\r' || data[blank] == '\n')) blank++;
+  if (blank == len) {
+    gw_problems_add(p, "empty_body", "error", 0, "", "the message is empty");
+    return GW_EPARSE;
+  }
   const gw_adapter *want = NULL;
   if (format && *format) {
     want = gw_registry_find(r, format);
@@ -310,7 +316,8 @@ int gw_registry_decode(const gw_registry *r, const char *data, size_t len, const
     int has_error = 0;
     for (size_t i = 0; i < p->n; i++) has_error |= !strcmp(p->items[i].severity, "error");
     if (!has_error) gw_problems_add(p, "decode_failed", "error", 0, "", "the %s adapter could not read the message", out->adapter->name);
-    return rc == GW_ENOMEM ? rc : GW_ESCHEMA;
+    /* Not well-formed in its own syntax (JSON, EDIFACT) is a 400 like XML's. */
+    return rc == GW_ENOMEM || rc == GW_EPARSE ? rc : GW_ESCHEMA;
   }
   gw_model_normalize(&out->model);
   if (!out->kind) out->kind = kind_static(out->model.kind);

@@ -3,7 +3,12 @@
 #
 #   ca.pem        ca.key         test root CA (EC P-256)
 #   server.pem    server.key     CN=localhost, DNS:localhost + IP:127.0.0.1, serverAuth
-#   client.pem    client.key     the Thai Customs client, clientAuth
+#   client.pem    client.key     a Thai trader portal (OU=trader), clientAuth
+#   customs.pem   customs.key    the Thai customs system (OU=customs-system)
+#   vn-customs.pem vn-customs.key the Vietnamese customs system (C=VN)
+#   inspector.pem inspector.key  a Thai inspector (OU=inspector)
+#   admin.pem     admin.key      an administrator (OU=admin)
+#   norole.pem    norole.key     a certificate without a role (no OU)
 #   other-ca.pem  other-ca.key   an unrelated root CA
 #   stranger.pem  stranger.key   client cert from other-ca, with the same subject
 #                                as client.pem: only the chain tells them apart
@@ -23,7 +28,9 @@ die() { log "error: $*"; exit 1; }
 command -v openssl >/dev/null || die "'openssl' not found on PATH"
 dir=$1
 
-[[ -f $dir/done ]] && exit 0
+# "done" holds the layout version: a PKI from an older layout is made again.
+layout=2
+[[ -f $dir/done && $(head -n1 "$dir/done") == "$layout" ]] && exit 0
 mkdir -p "$dir" || die "cannot create $dir"
 
 # Parallel test fixtures may share DIR; without the lock two runs could mix
@@ -31,7 +38,7 @@ mkdir -p "$dir" || die "cannot create $dir"
 if command -v flock >/dev/null; then
   exec 9>"$dir/.lock"
   flock 9
-  [[ -f $dir/done ]] && exit 0
+  [[ -f $dir/done && $(head -n1 "$dir/done") == "$layout" ]] && exit 0
 fi
 
 work=$(mktemp -d "$dir/.work.XXXXXX")
@@ -115,25 +122,30 @@ make_leaf() {
 log "creating the test PKI in $dir"
 make_root ca "/C=TH/O=lmcgw test CA/CN=lmcgw test root"
 make_leaf server ec ca server_ext "/CN=localhost"
-make_leaf client ec ca client_ext "/C=TH/O=Thai Customs Department/CN=th-customs-system"
+make_leaf client ec ca client_ext "/C=TH/O=Siam Trade Portal/OU=trader/CN=th-trader-portal"
+make_leaf customs ec ca client_ext "/C=TH/O=Thai Customs Department/OU=customs-system/CN=th-customs-system"
+make_leaf vn-customs ec ca client_ext "/C=VN/O=General Department of Vietnam Customs/OU=customs-system/CN=vn-customs-system"
+make_leaf inspector ec ca client_ext "/C=TH/O=Thai Customs Department/OU=inspector/CN=th-inspector-01"
+make_leaf admin ec ca client_ext "/C=TH/O=lmcgw operations/OU=admin/CN=th-gateway-admin"
+make_leaf norole ec ca client_ext "/C=TH/O=Siam Trade Portal/CN=th-no-role"
 make_leaf signer ec ca signer_ext "/C=TH/O=lmcgw test/CN=lmcgw test signer EC"
 make_leaf signer-rsa rsa ca signer_ext "/C=TH/O=lmcgw test/CN=lmcgw test signer RSA"
 make_root other-ca "/C=TH/O=lmcgw other test CA/CN=lmcgw stranger root"
-make_leaf stranger ec other-ca client_ext "/C=TH/O=Thai Customs Department/CN=th-customs-system"
+make_leaf stranger ec other-ca client_ext "/C=TH/O=Siam Trade Portal/OU=trader/CN=th-trader-portal"
 
 # Catch a broken chain here rather than as a puzzling handshake failure later.
-for leaf in server client signer signer-rsa; do
+for leaf in server client customs vn-customs inspector admin norole signer signer-rsa; do
   openssl verify -CAfile "$work/ca.pem" "$work/$leaf.pem" >/dev/null ||
     die "$leaf.pem does not verify against ca.pem"
 done
 openssl verify -CAfile "$work/other-ca.pem" "$work/stranger.pem" >/dev/null ||
   die "stranger.pem does not verify against other-ca.pem"
 
-names=(ca server client signer signer-rsa other-ca stranger)
+names=(ca server client customs vn-customs inspector admin norole signer signer-rsa other-ca stranger)
 for n in "${names[@]}"; do
   chmod 600 "$work/$n.key"
   chmod 644 "$work/$n.pem"
   mv -f "$work/$n.key" "$work/$n.pem" "$dir/"
 done
-date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/done"
+printf '%s\n%s\n' "$layout" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$dir/done"
 log "done: ${names[*]/%/.pem} (+ .key) in $dir"

@@ -53,6 +53,14 @@ static const key_def keys[] = {
   {"pipeline.retry_after_s", KT_UINT, "5", OFF(retry_after_s), 1, 3600, "Retry-After sent with 503"},
   {"pipeline.max_inflight", KT_UINT, "10000", OFF(max_inflight), 1, 1000000,
    "messages in processing at once; more get 503 at once"},
+  {"access.anonymous_role", KT_STR, "none", OFF(anon_role), 0, 0,
+   "role of a client without a certificate: none (refused with 401), customs-system, trader, inspector, admin"},
+  {"access.rate_limit", KT_UINT, "200", OFF(rate_limit), 0, 1000000,
+   "messages per second per identity (certificate subject, or address without one); 0 = no limit; over it: 429"},
+  {"access.burst", KT_UINT, "400", OFF(rate_burst), 1, 10000000, "messages an identity may send at once before the rate applies"},
+  {"access.replay_window_s", KT_UINT, "86400", OFF(replay_window_s), 1, 30 * 86400,
+   "how long a client's X-Message-Id is remembered: a repeat gets the first answer, another body 409"},
+  {"access.replay_entries", KT_UINT, "100000", OFF(replay_entries), 1, 100000000, "message ids remembered at most"},
   {"routing.topic_prefix", KT_STR, "lmcgw", OFF(topic_prefix), 0, 0, "prefix of every Kafka topic"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -469,7 +477,7 @@ static void load_yaml(gw_config *c, yaml_document_t *doc, gw_config_diags *d) {
     for (size_t i = 0; i < N_KEYS && !known_section; i++)
       if (!strncmp(keys[i].name, sec, strlen(sec)) && keys[i].name[strlen(sec)] == '.') known_section = 1;
     if (!known_section) {
-      diag(d, line_of(kn), sec, "unknown section '%s' (gateway, http, tls, signing, pipeline, routing, kafka, schemas, adapters, countries)", sec);
+      diag(d, line_of(kn), sec, "unknown section '%s' (gateway, http, tls, signing, pipeline, access, routing, kafka, schemas, adapters, countries)", sec);
       continue;
     }
     for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
@@ -581,6 +589,14 @@ static void check(gw_config *c, gw_config_diags *d) {
       diag(d, L(c, "routing.topic_prefix"), "routing.topic_prefix", "'%s' has a character Kafka topic names cannot carry", c->topic_prefix);
       break;
     }
+  {
+    static const char *const roles[] = {"none", "customs-system", "trader", "inspector", "admin"};
+    int ok = 0;
+    for (size_t i = 0; i < 5; i++) ok |= !strcmp(c->anon_role, roles[i]);
+    if (!ok)
+      diag(d, L(c, "access.anonymous_role"), "access.anonymous_role",
+           "'%s' is not none, customs-system, trader, inspector or admin", c->anon_role);
+  }
   for (size_t i = 0; i < c->n_schemas; i++) {
     gw_schema_cfg *s = &c->schemas[i];
     const char *miss = !s->root ? "root" : !s->ns ? "namespace" : !s->xsd ? "xsd" : NULL;
@@ -732,6 +748,9 @@ int gw_config_dev(gw_config *c, const char *data_dir, const char *state_dir, gw_
   c->listen = strdup("127.0.0.1:8080");
   c->plain_http = 1;
   c->kafka_mock = 1;
+  /* The dev gateway has no client certificates: let its demo act as a trader's portal. */
+  free(c->anon_role);
+  c->anon_role = strdup("trader");
   free(c->state_dir);
   c->state_dir = strdup(state_dir);
   size_t n = strlen(state_dir) + 32;

@@ -92,6 +92,12 @@ typedef struct gw_config {
   unsigned produce_timeout_ms;
   unsigned retry_after_s;
   unsigned max_inflight;
+  /* access */
+  char *anon_role;         /* role of clients without a certificate: none, trader, ... */
+  unsigned rate_limit;     /* messages per second per identity, 0 = unlimited */
+  unsigned rate_burst;
+  unsigned replay_window_s;
+  unsigned replay_entries;
   /* kafka */
   char *topic_prefix;
   int kafka_mock;          /* librdkafka's in-process mock cluster (dev only) */
@@ -103,7 +109,7 @@ typedef struct gw_config {
   size_t n_adapters;
   gw_country_profile countries[GW_MAX_COUNTRIES];
   size_t n_countries;
-  long key_line[40];       /* where each table key was set in the file, 0: not there */
+  long key_line[48];       /* where each table key was set in the file, 0: not there */
 } gw_config;
 
 /* One problem found while loading; `lmcgw config check` prints them all. */

@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <libxml/tree.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "pipeline/problems.h"
 #include "pipeline/sign.h"
 #include "pipeline/xml.h"
+#include "access/access.h"
 #include "adapters/registry.h"
 #include "model/json.h"
 
@@ -27,6 +29,8 @@ typedef struct gw_server {
   gw_config *cfg;
   const gw_serve_options *opt;
   gw_registry *formats;
+  gw_access *access;   /* rate limits and replays: loop thread only */
+  gw_role anon_role;
   gw_signer *signer;
   gw_kafka_producer *kafka;
   gw_http_server *http;
@@ -47,6 +51,8 @@ typedef struct job {
   char id[37];
   char sender[420];
   char *hdr_ucr, *hdr_dest, *content_type;
+  char *replay_key;          /* sender + X-Message-Id, when the client named its message */
+  gw_role role;
   char received_at[64];
   uint64_t t_queued, t_produced;
   /* worker results */
@@ -194,6 +200,14 @@ static void work_cb(uv_work_t *w) {
   if (!country_ok(j->dest))
     gw_problems_add(&j->problems, "destination_invalid", "error", 0, j->hdr_dest ? "X-Destination" : "destination_country",
                     "destination '%s' is not an ISO 3166-1 alpha-2 country code", j->dest);
+  char why[300];
+  int deny = gw_access_may_submit(j->req->identity, j->role, srv->cfg->country, dec.kind, m, why, sizeof(why));
+  if (deny) {
+    j->problems.n = 0; /* who may send it comes before what is wrong with it */
+    gw_problems_add(&j->problems, deny == 401 ? "unauthenticated" : "forbidden", "error", 0, NULL, "%s", why);
+    j->status = deny;
+    goto reject;
+  }
   for (size_t i = 0; i < j->problems.n; i++)
     if (!strcmp(j->problems.items[i].severity, "error")) {
       j->status = 422;
@@ -297,6 +311,7 @@ static void job_free(job *j) {
   free(j->hdr_ucr);
   free(j->hdr_dest);
   free(j->content_type);
+  free(j->replay_key);
   free(j->ucr);
   free(j->dest);
   free(j);
@@ -345,7 +360,12 @@ static void job_finish(job *j) {
       json_decref(wj);
       free(w);
     }
-    respond_json(req, 202, o, NULL);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (body) gw_http_respond(req, 202, "application/json", body, strlen(body), NULL);
+    else gw_http_respond(req, 500, "application/json", "{\"errors\":[{\"code\":\"internal\"}]}", 33, NULL);
+    if (j->replay_key) gw_access_replay_done(srv->access, j->replay_key, body ? 202 : 0, body);
+    free(body);
     gw_log_msg(GW_LOG_DEBUG, "accepted", j->id, j->ucr, "%s [%d] @%lld", j->topic, (int)j->partition,
                (long long)j->offset);
   } else {
@@ -353,6 +373,8 @@ static void job_finish(job *j) {
     if (status == 503) retry_after(srv, extra, sizeof(extra));
     char *s = gw_problems_json(&j->problems, j->id);
     gw_http_respond(req, status, "application/json", s ? s : "{}", s ? strlen(s) : 2, *extra ? extra : NULL);
+    /* A final refusal is the answer to every repeat; a passing failure is not. */
+    if (j->replay_key) gw_access_replay_done(srv->access, j->replay_key, status < 500 ? status : 0, s);
     gw_log_msg(status >= 500 ? GW_LOG_WARN : GW_LOG_INFO, "rejected", j->id, j->ucr, "%d %s: %s", status,
                j->problems.n ? j->problems.items[0].code : "", j->problems.n ? j->problems.items[0].message : "");
     free(s);
@@ -436,7 +458,72 @@ static void post_message(gw_server *srv, gw_http_request *req) {
     gw_metrics_outcome(GW_OUT_UNSUPPORTED_MEDIA);
     return;
   }
+  const gw_identity *ident = req->identity;
+  gw_role role = gw_access_role(ident, srv->anon_role);
+  if (role == GW_ROLE_NONE || role == GW_ROLE_INSPECTOR || role == GW_ROLE_ADMIN) {
+    char why[300];
+    gw_consignment none = {0};
+    int st = gw_access_may_submit(ident, role, srv->cfg->country, GW_KIND_DECLARATION, &none, why, sizeof(why));
+    respond_error(req, st, st == 401 ? "unauthenticated" : "forbidden", NULL, "%s", why);
+    gw_metrics_outcome(GW_OUT_INVALID);
+    return;
+  }
+  char who[600];
+  if (ident->authenticated) snprintf(who, sizeof(who), "%s", ident->subject);
+  else snprintf(who, sizeof(who), "anonymous@%s", req->peer);
+  /* The port changes per connection; the limit is per client. */
+  if (!ident->authenticated) {
+    char *colon = strrchr(who, ':');
+    if (colon && strchr(who, '.')) *colon = 0;
+  }
+  uint64_t wait_ms = gw_access_rate_take(srv->access, who, uv_now(&srv->loop));
+  if (wait_ms) {
+    snprintf(extra, sizeof(extra), "Retry-After: %llu\r\n", (unsigned long long)(wait_ms + 999) / 1000);
+    respond_error(req, 429, "rate_limited", extra, "more than %u messages a second from %s; slow down", srv->cfg->rate_limit,
+                  ident->authenticated ? ident->cn : "this address");
+    gw_metrics_outcome(GW_OUT_UNAVAILABLE);
+    return;
+  }
+  char *replay_key = NULL;
+  const char *mid = gw_http_header_get(req, "x-message-id");
+  if (mid) {
+    while (*mid == ' ') mid++;
+    size_t ml = strlen(mid);
+    int ok = ml > 0 && ml <= 64;
+    for (size_t i = 0; ok && i < ml; i++)
+      ok = (mid[i] >= 'a' && mid[i] <= 'z') || (mid[i] >= 'A' && mid[i] <= 'Z') || (mid[i] >= '0' && mid[i] <= '9') ||
+           strchr("._:-", mid[i]);
+    if (!ok) {
+      respond_error(req, 400, "bad_message_id", NULL,
+                    "X-Message-Id must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'");
+      gw_metrics_outcome(GW_OUT_INVALID);
+      return;
+    }
+    unsigned char digest[32];
+    EVP_Digest(req->body, req->body_len, digest, NULL, EVP_sha256(), NULL);
+    size_t kl = strlen(who) + ml + 2;
+    replay_key = malloc(kl);
+    if (replay_key) snprintf(replay_key, kl, "%s|%s", who, mid);
+    int st = 0;
+    const char *prev = NULL;
+    gw_replay_verdict v =
+        replay_key ? gw_access_replay_check(srv->access, replay_key, digest, uv_now(&srv->loop), &st, &prev) : GW_REPLAY_NEW;
+    if (v != GW_REPLAY_NEW) {
+      if (v == GW_REPLAY_SAME)
+        gw_http_respond(req, st, "application/json", prev ? prev : "{}", prev ? strlen(prev) : 2, "X-Replay: true\r\n");
+      else
+        respond_error(req, 409, v == GW_REPLAY_CONFLICT ? "replay_conflict" : "replay_in_progress", NULL,
+                      v == GW_REPLAY_CONFLICT ? "message id '%s' was already used for a different message"
+                                              : "message id '%s' is still being processed; ask again shortly",
+                      mid);
+      free(replay_key);
+      gw_metrics_outcome(GW_OUT_INVALID);
+      return;
+    }
+  }
   if (srv->inflight >= srv->cfg->max_inflight) {
+    if (replay_key) gw_access_replay_done(srv->access, replay_key, 0, NULL);
+    free(replay_key);
     retry_after(srv, extra, sizeof(extra));
     respond_error(req, 503, "overloaded", extra, "%zu messages are in processing; try again shortly", srv->inflight);
     gw_metrics_outcome(GW_OUT_UNAVAILABLE);
@@ -444,12 +531,16 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   }
   job *j = calloc(1, sizeof(*j));
   if (!j) {
+    if (replay_key) gw_access_replay_done(srv->access, replay_key, 0, NULL);
+    free(replay_key);
     respond_error(req, 500, "internal", NULL, "out of memory");
     return;
   }
   j->srv = srv;
   j->req = req;
   j->work.data = j;
+  j->role = role;
+  j->replay_key = replay_key;
   gw_uuid4(j->id);
   now_iso(j->received_at);
   j->hdr_ucr = header_copy(req, "x-ucr");
@@ -467,6 +558,7 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   if (rc) {
     gw_metrics_queue_depth_add(-1);
     srv->inflight--;
+    if (j->replay_key) gw_access_replay_done(srv->access, j->replay_key, 0, NULL);
     respond_error(req, 500, "internal", NULL, "cannot queue work: %s", uv_strerror(rc));
     job_free(j);
   }
@@ -571,7 +663,10 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   }
   char schema_dir[4096];
   snprintf(schema_dir, sizeof(schema_dir), "%s/schemas", gw_config_data_dir());
-  rc = gw_registry_new(schema_dir, cfg, &srv->formats, err);
+  srv->anon_role = (gw_role)(gw_role_parse(cfg->anon_role) > 0 ? gw_role_parse(cfg->anon_role) : 0);
+  srv->access = gw_access_new(cfg->rate_limit, cfg->rate_burst, cfg->replay_entries, (uint64_t)cfg->replay_window_s * 1000);
+  rc = srv->access ? 0 : GW_ERR(err, GW_ENOMEM, "out of memory");
+  if (!rc) rc = gw_registry_new(schema_dir, cfg, &srv->formats, err);
   if (!rc) rc = gw_registry_check_profiles(srv->formats, cfg, err);
   if (!rc) rc = gw_signer_load(&srv->signer, cfg->sign_key, cfg->sign_cert, cfg->sign_algorithm, err);
   if (!rc) rc = gw_kafka_producer_start(&srv->loop, cfg, on_delivery, &srv->kafka, err);
@@ -611,6 +706,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   if (lc) gw_log(GW_LOG_WARN, "loop_close", "loop still has handles: %s", uv_strerror(lc));
   gw_signer_free(srv->signer);
   gw_registry_free(srv->formats);
+  gw_access_free(srv->access);
   free(srv);
   return rc;
 }

@@ -51,8 +51,28 @@ static int fail(tc_response *r, const char *what) {
   return -1;
 }
 
+/* Connects, sends head then body (either may be raw bytes of any kind), reads
+ * the whole answer. */
+static int exchange(int port, const tc_tls *tls, const char *head, size_t hl, const char *body, size_t body_len,
+                    tc_response *r);
+
 int tc_request(int port, const tc_tls *tls, const char *method, const char *path, const char *content_type,
                const char *body, size_t body_len, const char *extra_headers, tc_response *r) {
+  char head[2048];
+  int hl = snprintf(head, sizeof(head),
+                    "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s%s%s"
+                    "Content-Length: %zu\r\n%s\r\n",
+                    method, path, content_type ? "Content-Type: " : "", content_type ? content_type : "",
+                    content_type ? "\r\n" : "", body_len, extra_headers ? extra_headers : "");
+  return exchange(port, tls, head, (size_t)hl, body, body_len, r);
+}
+
+int tc_raw(int port, const tc_tls *tls, const char *raw, size_t len, tc_response *r) {
+  return exchange(port, tls, raw, len, NULL, 0, r);
+}
+
+static int exchange(int port, const tc_tls *tls, const char *head, size_t hl, const char *body, size_t body_len,
+                    tc_response *r) {
   memset(r, 0, sizeof(*r));
   conn c = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
   if (c.fd < 0) return fail(r, "socket");
@@ -89,13 +109,7 @@ int tc_request(int port, const tc_tls *tls, const char *method, const char *path
       goto out;
     }
   }
-  char head[2048];
-  int hl = snprintf(head, sizeof(head),
-                    "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s%s%s"
-                    "Content-Length: %zu\r\n%s\r\n",
-                    method, path, content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                    content_type ? "\r\n" : "", body_len, extra_headers ? extra_headers : "");
-  if (c_write(&c, head, (size_t)hl) || (body_len && c_write(&c, body, body_len))) {
+  if (c_write(&c, head, hl) || (body_len && c_write(&c, body, body_len))) {
     /* The server may answer (413) and close before reading everything: read on. */
   }
   size_t cap = 65536, n = 0;

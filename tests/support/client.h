@@ -23,6 +23,9 @@ typedef struct tc_response {
  * extra_headers: NULL or "Name: v\r\n" lines. Returns 0 when an answer came. */
 int tc_request(int port, const tc_tls *tls, const char *method, const char *path, const char *content_type,
                const char *body, size_t body_len, const char *extra_headers, tc_response *out);
+/* Sends raw bytes as they are (a malformed or partial request) and reads
+ * whatever answer comes before the server closes. */
+int tc_raw(int port, const tc_tls *tls, const char *raw, size_t len, tc_response *out);
 void tc_response_free(tc_response *r);
 /* Value of a header in r (case-insensitive name), copied into buf; NULL if absent. */
 const char *tc_header(const tc_response *r, const char *name, char *buf, size_t cap);
