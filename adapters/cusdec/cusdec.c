@@ -184,6 +184,24 @@ static const char *cd_decision(const char *status) {
   return NULL;
 }
 
+/* BGM 1001 document name codes of a goods declaration and the canonical
+ * declaration type (WCO: EX export, IM import). UNTDID 1001: 830 goods
+ * declaration for exportation, 929 goods declaration for importation.
+ * Other codes travel as they are. */
+static const char *const cd_doc_types[][2] = {{"830", "EX"}, {"929", "IM"}};
+
+static const char *cd_type_in(const char *code) {
+  for (size_t i = 0; code && i < sizeof(cd_doc_types) / sizeof(cd_doc_types[0]); i++)
+    if (!strcmp(code, cd_doc_types[i][0])) return cd_doc_types[i][1];
+  return code;
+}
+
+static const char *cd_type_out(const char *type) {
+  for (size_t i = 0; type && i < sizeof(cd_doc_types) / sizeof(cd_doc_types[0]); i++)
+    if (!strcmp(type, cd_doc_types[i][1])) return cd_doc_types[i][0];
+  return type;
+}
+
 static void cd_map_cusdec(cd_ctx *d, const gw_edi_message *m, gw_consignment *c) {
   int detail = 0; /* after the first UNS */
   gw_item *it = NULL;
@@ -195,7 +213,7 @@ static void cd_map_cusdec(cd_ctx *d, const gw_edi_message *m, gw_consignment *c)
       it = NULL;
       group = "UNS";
     } else if (!strcmp(tag, "BGM")) {
-      cd_set(d, &c->type_code, q);
+      cd_set(d, &c->type_code, cd_type_in(q));
       cd_set(d, &c->lrn, cd_get(d, 1, 0));
       cd_set(d, &c->function_code, cd_get(d, 2, 0));
     } else if (!strcmp(tag, "CST") && detail) {
@@ -480,7 +498,7 @@ static void cd_w_nads(gw_edi_writer *w, const gw_consignment *c, gw_problems *p)
 
 static void cd_w_bgm(gw_edi_writer *w, const gw_consignment *c) {
   gw_edi_w_seg(w, "BGM");
-  gw_edi_w_el(w, c->type_code);
+  gw_edi_w_el(w, c->kind && !strcmp(c->kind, GW_KIND_DECLARATION) ? cd_type_out(c->type_code) : c->type_code);
   gw_edi_w_el(w, c->lrn);
   gw_edi_w_el(w, c->function_code);
   gw_edi_w_end(w);

@@ -460,8 +460,8 @@ static void adapter_wco_dec_amount_out(wd_enc *e, xmlNodePtr parent, const char 
   adapter_wco_dec_qty_out(e, parent, local, a->value, "currencyID", a->currency);
 }
 
-/* ISO 8601 -> DateTimeString: YYYY-MM-DD as 102; YYYY-MM-DDThh:mm:ss with no
- * zone, Z or a whole-hour offset (+07:00, +07) as 304. */
+/* ISO 8601 -> DateTimeString: YYYY-MM-DD as 102; YYYY-MM-DDThh:mm:ss with Z
+ * or a whole-hour offset (+07:00, +07) as 304; without a zone, the date only. */
 static void adapter_wco_dec_date_out(wd_enc *e, xmlNodePtr parent, const char *local, const char *iso,
                                      const char *field) {
   if (!iso) return;
@@ -480,6 +480,15 @@ static void adapter_wco_dec_date_out(wd_enc *e, xmlNodePtr parent, const char *l
                (!z[3] || !strcmp(z + 3, ":00"))) {
       snprintf(zone, sizeof(zone), "%.3s", z);
     } else if (*z) {
+      z = NULL;
+    } else {
+      /* No zone: DEC-DMS:2 times need one, and guessing it would move the
+       * time. Keep the date, and say the time of day is not passed on. */
+      gw_problems_add(e->p, "lossy_field", "warning", 0, field,
+                      "'%s' has no time zone; DEC-DMS:2 needs one, so only the date is written", iso);
+      snprintf(buf, sizeof(buf), "%.4s%.2s%.2s", iso, iso + 5, iso + 8);
+      fmt = "102";
+      n = 10;
       z = NULL;
     }
     if (z) {

@@ -38,6 +38,9 @@ static int failures;
   } while (0)
 
 static const char *bin, *pki;
+/* One certificate per role (scripts/test-pki.sh). */
+static char role_cert[6][512], role_key[6][512];
+enum { R_TRADER, R_CUSTOMS, R_VN_CUSTOMS, R_INSPECTOR, R_ADMIN, R_NOROLE };
 static char ca[512], server_cert[512], server_key[512], client_cert[512], client_key[512], stranger_cert[512],
     stranger_key[512], signer_cert[512], signer_key[512];
 
@@ -61,12 +64,25 @@ static void pki_paths(void) {
   snprintf(stranger_key, sizeof(stranger_key), "%s/stranger.key", pki);
   snprintf(signer_cert, sizeof(signer_cert), "%s/signer.pem", pki);
   snprintf(signer_key, sizeof(signer_key), "%s/signer.key", pki);
+  static const char *const names[6] = {"client", "customs", "vn-customs", "inspector", "admin", "norole"};
+  for (int i = 0; i < 6; i++) {
+    snprintf(role_cert[i], sizeof(role_cert[i]), "%s/%s.pem", pki, names[i]);
+    snprintf(role_key[i], sizeof(role_key[i]), "%s/%s.key", pki, names[i]);
+  }
 }
 
 /* A gateway configuration for these tests: TLS with mandatory client
  * certificates, the project's schemas, its own topic prefix. */
+static char *write_config_extra(const char *dir, const char *bootstrap, const char *prefix,
+                                unsigned produce_timeout_ms, const char *extra);
 static char *write_config(const char *dir, const char *bootstrap, const char *prefix, unsigned produce_timeout_ms) {
-  char text[4096];
+  return write_config_extra(dir, bootstrap, prefix, produce_timeout_ms, "");
+}
+
+/* extra: more YAML sections appended as they are. */
+static char *write_config_extra(const char *dir, const char *bootstrap, const char *prefix,
+                                unsigned produce_timeout_ms, const char *extra) {
+  char text[8192];
   snprintf(text, sizeof(text),
            "gateway:\n  country: TH\n  instance_id: it-%s\n  state_dir: %s/state\n  log_level: info\n"
            "http:\n  listen: 127.0.0.1:1\n  max_body: 256KiB\n"
@@ -79,9 +95,9 @@ static char *write_config(const char *dir, const char *bootstrap, const char *pr
            "  - {root: MetaData, namespace: 'urn:wco:datamodel:WCO:DocumentMetaData-DMS:2',\n"
            "     xsd: %s/schemas/wco/lmcgw-dec-dms-2.xsd}\n"
            "countries:\n"
-           "  VN: {receives: {declaration: wco-dec}}\n",
+           "  VN: {receives: {declaration: wco-dec}}\n%s",
            prefix, dir, server_cert, server_key, ca, signer_key, signer_cert, produce_timeout_ms, prefix, bootstrap,
-           LMCGW_SOURCE_DIR);
+           LMCGW_SOURCE_DIR, extra);
   return tu_write(dir, "lmcgw.yaml", text);
 }
 
@@ -277,7 +293,9 @@ static int test_roundtrip(void) {
       {"invalid/xxe.xml", "application/xml", "dtd_forbidden", 400},
       {"invalid/schema-invalid.xml", "application/xml", "schema_invalid", 422},
       {"invalid/no-ucr.xml", "application/xml", "ucr_missing", 422},
-      {"declarations/th-vn-durian-export.xml", "application/json", "unsupported_media_type", 415},
+      {"declarations/th-vn-durian-export.xml", "application/pdf", "unsupported_media_type", 415},
+      /* Named JSON, it is read as JSON: not well-formed. */
+      {"declarations/th-vn-durian-export.xml", "application/json", "json_malformed", 400},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     size_t bl;
@@ -353,14 +371,14 @@ static int test_roundtrip(void) {
   char dlq[200];
   snprintf(dlq, sizeof(dlq), "%s.dlq", prefix);
   /* The reject is answered before its dead-letter record is acknowledged
-   * (the client does not wait on it), so read until all four have landed. */
+   * (the client does not wait on it), so read until all five have landed. */
   for (long long until = tp_now_ms() + 15000;;) {
     n = consume_all(bootstrap, dlq, 2000, &recs);
-    if (n >= 4 || tp_now_ms() > until) break;
+    if (n >= 5 || tp_now_ms() > until) break;
     records_free(recs, n);
     usleep(300000);
   }
-  CHECK(n == 4, "dead-letter topic has %zu records, want 4 (400 x2, 422 x2)", n);
+  CHECK(n == 5, "dead-letter topic has %zu records, want 5 (400 x3, 422 x2)", n);
   records_free(recs, n);
 
   int st = tp_stop(pid, SIGTERM, 15000);
@@ -611,7 +629,8 @@ static int test_formats(void) {
       {"declarations/mm-th-mungbean-bare.xml", "application/xml", "MM", "declaration", "wco-dec", "cusdec",
        "X-Destination: MM\r\n"},
       /* an SPS certificate (TH -> VN): VN receives it as it is, signed */
-      {"sps/th-vn-durian-phyto.xml", "application/xml", "VN", "sps_certificate", "sps", "sps", NULL},
+      {"sps/th-vn-durian-phyto.xml", "application/xml", "VN", "sps_certificate", "sps", "sps",
+       "X-UCR: 6TH0105536000123-DUR0001\r\n"},
   };
   char ids[4][64];
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -676,6 +695,101 @@ static int test_formats(void) {
   return failures ? 1 : 0;
 }
 
+/* The code of the first error in an answer, "" when none. */
+static void first_code(const tc_response *r, char *out, size_t cap) {
+  out[0] = 0;
+  json_t *j = json_loads(r->body ? r->body : "", 0, NULL);
+  json_t *e = j ? json_array_get(json_object_get(j, "errors"), 0) : NULL;
+  if (e && json_str(e, "code")) snprintf(out, cap, "%s", json_str(e, "code"));
+  json_decref(j);
+}
+
+/* Each role over real mutual TLS, the rate limit and replays. */
+static int test_access(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-access"), prefix[64], log[600];
+  snprintf(prefix, sizeof(prefix), "ac%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "access:\n  rate_limit: 1\n  burst: 8\n");
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+  size_t dl, rl, al;
+  char *durian = example("declarations/th-vn-durian-export.xml", &dl);
+  char *rice = example("declarations/kh-vn-rice.xml", &rl);
+  char *answer = example("responses/th-vn-durian-accepted.xml", &al);
+  static const struct {
+    int who;
+    int doc; /* 0 durian (from TH), 1 rice (from KH), 2 a response */
+    int status;
+    const char *code;
+  } cases[] = {
+      {R_TRADER, 0, 202, ""},          {R_TRADER, 1, 202, ""},            {R_TRADER, 2, 403, "forbidden"},
+      {R_CUSTOMS, 0, 202, ""},         {R_CUSTOMS, 1, 403, "forbidden"},  {R_CUSTOMS, 2, 202, ""},
+      {R_VN_CUSTOMS, 2, 403, "forbidden"}, {R_INSPECTOR, 0, 403, "forbidden"}, {R_ADMIN, 0, 403, "forbidden"},
+      {R_NOROLE, 0, 403, "forbidden"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *body = cases[i].doc == 0 ? durian : cases[i].doc == 1 ? rice : answer;
+    size_t len = cases[i].doc == 0 ? dl : cases[i].doc == 1 ? rl : al;
+    tc_response r;
+    REQUIRE(!post(port, role_cert[cases[i].who], role_key[cases[i].who], "application/xml", body, len,
+                  cases[i].doc == 2 ? "X-UCR: 6TH0105536000123-DUR0001\r\n" : NULL, &r),
+            "case %zu: %s", i, r.error);
+    char code[64];
+    first_code(&r, code, sizeof(code));
+    CHECK(r.status == cases[i].status && !strcmp(code, cases[i].code), "case %zu: %d %s, want %d %s: %s", i, r.status,
+          code, cases[i].status, cases[i].code, r.body);
+    tc_response_free(&r);
+  }
+  /* Replays: the same message id and body get the first answer; another body 409. */
+  tc_response r1, r2, r3, r4;
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", durian, dl, "X-Message-Id: portal-000731\r\n", &r1),
+          "%s", r1.error);
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", durian, dl, "X-Message-Id: portal-000731\r\n", &r2),
+          "%s", r2.error);
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", rice, rl, "X-Message-Id: portal-000731\r\n", &r3),
+          "%s", r3.error);
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", rice, rl, "X-Message-Id: not valid!\r\n", &r4),
+          "%s", r4.error);
+  CHECK(r1.status == 202, "first: %d %s", r1.status, r1.body);
+  CHECK(r2.status == 202 && r1.body && r2.body && !strcmp(r1.body, r2.body), "replay gets the first answer: %s / %s",
+        r1.body, r2.body);
+  char code[64];
+  first_code(&r3, code, sizeof(code));
+  CHECK(r3.status == 409 && !strcmp(code, "replay_conflict"), "other body: %d %s", r3.status, r3.body);
+  first_code(&r4, code, sizeof(code));
+  CHECK(r4.status == 400 && !strcmp(code, "bad_message_id"), "bad id: %d %s", r4.status, r4.body);
+  tc_response_free(&r1), tc_response_free(&r2), tc_response_free(&r3), tc_response_free(&r4);
+  /* Rate: burst 8 then 1/s per identity; the VN customs system has used one. */
+  int limited = 0, others_ok = 1;
+  for (int i = 0; i < 12; i++) {
+    tc_response r;
+    REQUIRE(!post(port, role_cert[R_VN_CUSTOMS], role_key[R_VN_CUSTOMS], "application/xml", "<x/>", 4, NULL, &r), "%s",
+            r.error);
+    if (r.status == 429) {
+      char ra[32];
+      limited++;
+      CHECK(tc_header(&r, "retry-after", ra, sizeof(ra)) && atoi(ra) >= 1, "429 has Retry-After: %s", r.headers);
+    }
+    tc_response_free(&r);
+  }
+  tc_response r5;
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", durian, dl, NULL, &r5), "%s", r5.error);
+  others_ok = r5.status == 202;
+  tc_response_free(&r5);
+  CHECK(limited >= 3, "429 after the burst (%d of 12 limited)", limited);
+  CHECK(others_ok, "another identity is not limited by it");
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(durian), free(rice), free(answer), free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_gateway roundtrip|formats|outage|shutdown|dev\n");
@@ -690,6 +804,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "outage")) rc = test_outage();
   else if (!strcmp(argv[1], "shutdown")) rc = test_shutdown();
   else if (!strcmp(argv[1], "formats")) rc = test_formats();
+  else if (!strcmp(argv[1], "access")) rc = test_access();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;

@@ -462,7 +462,7 @@ static void fuzz_seeds_decode(void **state) {
     }
     if (i == 0) {
       assert_string_equal(c.items[0].description, "Cambodian jasmine rice's finest");
-      assert_string_equal(c.type_code, "929");
+      assert_string_equal(c.type_code, "IM");
     }
     if (i == 1) {
       assert_string_equal(c.response.ref_id, "LA~1");
