@@ -790,6 +790,220 @@ static int test_access(void) {
   return failures ? 1 : 0;
 }
 
+/* ---- the hostile-input catalogue ---------------------------------------- */
+
+typedef struct hostile {
+  const char *name;
+  const char *ctype;      /* NULL: raw request in body */
+  char *body;             /* malloc'd */
+  size_t len;
+  const char *extra;      /* extra headers */
+  int who;                /* certificate: a role, or -1 none, -2 another CA's */
+  int status;             /* expected; 0: the TLS handshake is refused */
+  const char *code;       /* expected first error code ("" when not checked) */
+} hostile;
+
+static char *rep(const char *head, const char *unit, size_t n, const char *tail, size_t *len) {
+  size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+  char *b = malloc(hl + ul * n + tl + 1), *w = b;
+  memcpy(w, head, hl), w += hl;
+  for (size_t i = 0; i < n; i++) memcpy(w, unit, ul), w += ul;
+  memcpy(w, tail, tl + 1), w += tl;
+  *len = (size_t)(w - b);
+  return b;
+}
+
+static char *dup_bytes(const char *s, size_t n, size_t *len) {
+  char *b = malloc(n + 1);
+  memcpy(b, s, n);
+  b[n] = 0;
+  *len = n;
+  return b;
+}
+#define LIT(s, lenp) dup_bytes((s), sizeof(s) - 1, (lenp))
+
+static size_t hostile_cases(hostile *h, size_t max) {
+  size_t n = 0, len;
+  char *t;
+#define ADD(nm, ct, b, l, ex, w, st, cd) \
+  do { if (n < max) h[n++] = (hostile){nm, ct, b, l, ex, w, st, cd}; } while (0)
+  t = LIT("<?xml version='1.0'?><!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><d>&x;</d>", &len);
+  ADD("XXE, external entity", "application/xml", t, len, NULL, R_TRADER, 400, "dtd_forbidden");
+  t = LIT("<?xml version='1.0'?><!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+          "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;'>]><l>&d;</l>", &len);
+  ADD("billion laughs", "application/xml", t, len, NULL, R_TRADER, 400, "dtd_forbidden");
+  {
+    size_t l1;
+    char *big = rep("<?xml version='1.0'?><!DOCTYPE q [<!ENTITY e '", "x", 50000, "'>]><q>", &l1);
+    char *all = rep(big, "&e;", 2000, "</q>", &len);
+    free(big);
+    ADD("quadratic blow-up", "application/xml", all, len, NULL, R_TRADER, 400, "dtd_forbidden");
+  }
+  t = LIT("<?xml version='1.0'?><!DOCTYPE d SYSTEM 'http://127.0.0.1:9/evil.dtd'><d/>", &len);
+  ADD("external DTD over the network", "application/xml", t, len, NULL, R_TRADER, 400, "dtd_forbidden");
+  t = LIT("<?xml version='1.0'?><!DOCTYPE d [<!ENTITY % p SYSTEM 'file:///etc/hostname'> %p;]><d/>", &len);
+  ADD("parameter entity", "application/xml", t, len, NULL, R_TRADER, 400, "dtd_forbidden");
+  t = rep("<?xml version='1.0'?>", "<a>", 10000, "", &len);
+  ADD("10,000-deep nesting", "application/xml", t, len, NULL, R_TRADER, 400, "not_well_formed");
+  t = LIT("<?xml version='1.0' encoding='UTF-8'?><a>\xc3\x28</a>", &len);
+  ADD("invalid UTF-8 in XML", "application/xml", t, len, NULL, R_TRADER, 400, "not_well_formed");
+  t = dup_bytes("<?xml version='1.0'?><a>x\0y</a>", 30, &len);
+  ADD("NUL byte in XML", "application/xml", t, len, NULL, R_TRADER, 400, "not_well_formed");
+  t = LIT("<?xml version='1.0'?><a>&undefined;</a>", &len);
+  ADD("undefined entity", "application/xml", t, len, NULL, R_TRADER, 400, "not_well_formed");
+  t = LIT("<?xml version='1.0'?><!-- a -- b --><a/>", &len);
+  ADD("comment with --", "application/xml", t, len, NULL, R_TRADER, 400, "not_well_formed");
+  t = LIT("<?xml version='1.0'?><md:MetaData xmlns:md='urn:wco:datamodel:WCO:DocumentMetaData-DMS:2'"
+          " xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='file:///etc/passwd' parse='text'/>"
+          "</md:MetaData>", &len);
+  ADD("XInclude (never processed)", "application/xml", t, len, NULL, R_TRADER, 422, "schema_invalid");
+  {
+    char *b = malloc(200000), *w = b;
+    w += sprintf(w, "<?xml version='1.0'?><x");
+    for (int i = 0; i < 10000; i++) w += sprintf(w, " a%d='1'", i);
+    w += sprintf(w, "/>");
+    ADD("10,000 attributes", "application/xml", b, (size_t)(w - b), NULL, R_TRADER, 422, "unknown_document");
+  }
+  t = rep("<?xml version='1.0'?><Unknown xmlns='urn:example:x'>", "y", 100, "</Unknown>", &len);
+  ADD("unknown root element", "application/xml", t, len, NULL, R_TRADER, 422, "unknown_document");
+  t = rep("", " ", 300 * 1024, "", &len);
+  ADD("body over http.max_body", "application/xml", t, len, NULL, R_TRADER, 413, "");
+  t = LIT("", &len);
+  ADD("empty body", "application/xml", t, len, NULL, R_TRADER, 400, "empty_body");
+  {
+    char *b = malloc(1024);
+    for (int i = 0; i < 1024; i++) b[i] = (char)(i * 7 + 3);
+    b[0] = 1;
+    ADD("binary garbage", "application/octet-stream", b, 1024, NULL, R_TRADER, 422, "unknown_format");
+  }
+  {
+    size_t l1;
+    char *open = rep("{\"kind\":\"declaration\",\"remarks\":", "[", 5000, "", &l1);
+    t = rep(open, "]", 5000, "}", &len);
+    free(open);
+    ADD("JSON nested 5,000 deep", "application/json", t, len, NULL, R_TRADER, 400, "json_malformed");
+  }
+  t = LIT("{\"kind\":\"declaration\",\"ucr\":\"a\",\"ucr\":\"b\"}", &len);
+  ADD("JSON duplicate key", "application/json", t, len, NULL, R_TRADER, 400, "json_malformed");
+  t = LIT("{\"kind\":\"declaration\",\"ucr\":\"\xc3\x28\"}", &len);
+  ADD("invalid UTF-8 in JSON", "application/json", t, len, NULL, R_TRADER, 400, "json_malformed");
+  t = LIT("{\"kind\":\"declaration\",\"ucr\":\"U1\",\"__proto__\":{\"admin\":true}}", &len);
+  ADD("JSON unknown field", "application/json", t, len, NULL, R_TRADER, 422, "json_unknown_field");
+  t = LIT("{\"kind\":\"declaration\",\"ucr\":\"U1\",\"items\":\"all of them\"}", &len);
+  ADD("JSON wrong type", "application/json", t, len, NULL, R_TRADER, 422, "json_type");
+  t = LIT("UNA:+.? 'UNB+UNOC:3+A+B+260312:0915+1'UNH+1+CUSDEC:D:99B:UN'BGM+830+X+9'UNT+9+1'UNZ+1+1'", &len);
+  ADD("EDIFACT wrong UNT count", "application/edifact", t, len, NULL, R_TRADER, 422, "unt_count");
+  t = LIT("UNA:+.? 'UNB+UNOC:3+A+B+260312:0915+1'UNH+1+CUSDEC:D:99B:UN'BGM+830+X?", &len);
+  ADD("EDIFACT release character at the end", "application/edifact", t, len, NULL, R_TRADER, 400, "release_at_end");
+  t = LIT("UNA:+.? 'UNB+UNOC:3+A+B+260312:0915+1'UNH+1+CUSDEC:D:99B:UN'BGM+830+X+9", &len);
+  ADD("EDIFACT unterminated segment", "application/edifact", t, len, NULL, R_TRADER, 400, "unterminated_segment");
+  t = LIT("%PDF-1.4", &len);
+  ADD("unsupported content type", "application/pdf", t, len, NULL, R_TRADER, 415, "unsupported_media_type");
+  t = example("declarations/th-vn-durian-export.xml", &len);
+  ADD("X-UCR differs from the document", "application/xml", t, len, "X-UCR: 6TH-SOMETHING-ELSE\r\n", R_TRADER, 422,
+      "ucr_mismatch");
+  t = example("responses/th-vn-durian-accepted.xml", &len);
+  ADD("X-UCR of 200 characters", "application/xml", t, len,
+      "X-UCR: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n",
+      R_CUSTOMS, 422, "ucr_invalid");
+  t = example("declarations/th-vn-durian-export.xml", &len);
+  ADD("bad X-Destination", "application/xml", t, len, "X-Destination: XX1\r\n", R_TRADER, 422, "destination_invalid");
+  t = example("declarations/th-vn-durian-export.xml", &len);
+  ADD("bad X-Message-Id", "application/xml", t, len, "X-Message-Id: ../../etc/passwd\r\n", R_TRADER, 400,
+      "bad_message_id");
+  t = example("declarations/th-vn-durian-export.xml", &len);
+  ADD("no client certificate", "application/xml", t, len, NULL, -1, 0, "");
+  t = example("declarations/th-vn-durian-export.xml", &len);
+  ADD("client certificate from another CA", "application/xml", t, len, NULL, -2, 0, "");
+  t = example("declarations/th-vn-durian-export.xml", &len);
+  ADD("certificate without a role", "application/xml", t, len, NULL, R_NOROLE, 403, "forbidden");
+  t = example("declarations/kh-vn-rice.xml", &len);
+  ADD("customs system submitting for another country", "application/xml", t, len, NULL, R_CUSTOMS, 403, "forbidden");
+  /* Raw requests: the HTTP layer's own defences. */
+  t = LIT("POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Ty", &len);
+  ADD("slow headers (never finished)", NULL, t, len, NULL, R_TRADER, 408, "");
+  t = rep("POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nX-Filler: ", "f", 20000, "\r\n\r\n", &len);
+  ADD("request head over http.max_header_bytes", NULL, t, len, NULL, R_TRADER, 431, "");
+  t = LIT("POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "0\r\n\r\n", &len);
+  ADD("Content-Length with Transfer-Encoding (smuggling)", NULL, t, len, NULL, R_TRADER, 400, "");
+  t = LIT("POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/xml\r\n"
+          "Content-Length: 1073741824\r\n\r\n", &len);
+  ADD("Content-Length of 1 GiB", NULL, t, len, NULL, R_TRADER, 413, "");
+  t = LIT("GET /v1/../../etc/passwd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &len);
+  ADD("path traversal", NULL, t, len, NULL, R_TRADER, 404, "");
+  t = LIT("DELETE /v1/messages HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", &len);
+  ADD("method not allowed", NULL, t, len, NULL, R_TRADER, 405, "");
+  t = LIT("POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n", &len);
+  ADD("malformed Content-Length", NULL, t, len, NULL, R_TRADER, 400, "");
+#undef ADD
+  return n;
+}
+
+static int test_hostile(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-hostile"), prefix[64], log[600];
+  snprintf(prefix, sizeof(prefix), "ho%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "");
+  /* Slow clients are cut off after a second here. */
+  size_t cl;
+  char *patched = tu_read(cfg, &cl);
+  char *at = strstr(patched, "  max_body: 256KiB\n");
+  REQUIRE(at, "config has max_body");
+  size_t plen = strlen(patched) + 64;
+  char *text = malloc(plen);
+  snprintf(text, plen, "%.*s  max_body: 256KiB\n  header_timeout_ms: 1000\n%s", (int)(at - patched), patched,
+           at + strlen("  max_body: 256KiB\n"));
+  free(cfg);
+  cfg = tu_write(dir, "lmcgw.yaml", text);
+  free(text);
+  free(patched);
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+  hostile h[64];
+  size_t n = hostile_cases(h, 64);
+  CHECK(n >= 30, "the catalogue has %zu cases", n);
+  int passed = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *cert = h[i].who >= 0 ? role_cert[h[i].who] : h[i].who == -2 ? stranger_cert : NULL;
+    const char *key = h[i].who >= 0 ? role_key[h[i].who] : h[i].who == -2 ? stranger_key : NULL;
+    tc_tls tls = {ca, cert, key};
+    tc_response r;
+    if (h[i].ctype) tc_request(port, &tls, "POST", "/v1/messages", h[i].ctype, h[i].body, h[i].len, h[i].extra, &r);
+    else tc_raw(port, &tls, h[i].body, h[i].len, &r);
+    char code[64];
+    first_code(&r, code, sizeof(code));
+    int ok = r.status == h[i].status && (!*h[i].code || !strcmp(code, h[i].code));
+    passed += ok;
+    fprintf(stderr, "%-4s %-52s want %d %-22s got %d %s\n", ok ? "ok" : "FAIL", h[i].name, h[i].status, h[i].code,
+            r.status, code);
+    CHECK(ok, "%s: %d %s, want %d %s (%.300s)", h[i].name, r.status, code, h[i].status, h[i].code,
+          r.body ? r.body : r.error);
+    tc_response_free(&r);
+    free(h[i].body);
+  }
+  fprintf(stderr, "hostile catalogue: %d of %zu as expected\n", passed, n);
+  /* Still serving after all of it. */
+  size_t dl;
+  char *durian = example("declarations/th-vn-durian-export.xml", &dl);
+  tc_response r;
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", durian, dl, NULL, &r), "%s", r.error);
+  CHECK(r.status == 202, "after the catalogue: %d %s", r.status, r.body);
+  tc_response_free(&r);
+  free(durian);
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: test_gateway roundtrip|formats|outage|shutdown|dev\n");
@@ -805,6 +1019,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "shutdown")) rc = test_shutdown();
   else if (!strcmp(argv[1], "formats")) rc = test_formats();
   else if (!strcmp(argv[1], "access")) rc = test_access();
+  else if (!strcmp(argv[1], "hostile")) rc = test_hostile();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;
