@@ -504,6 +504,11 @@ static void adapter_sps_reason(adapter_sps_dec *d, gw_response *r, xmlNodePtr x)
   char *t = NULL;
   adapter_sps_take(d, &t, x);
   if (!t) return;
+  /* A receipt's digest (lmcgw convention: the acknowledgement has no digest element). */
+  if (!strncmp(t, "sha256:", 7) && !r->digest) {
+    r->digest = t;
+    return;
+  }
   gw_note *n = GW_MODEL_PUSH(r->errors, r->n_errors);
   if (!n) {
     d->rc = GW_ENOMEM;
@@ -826,6 +831,7 @@ static void adapter_sps_enc_ack(adapter_sps_enc *e, const gw_consignment *c, xml
     adapter_sps_add(e, doc, "ReasonInformation", t);
     free(t);
   }
+  if (r->digest) adapter_sps_add(e, doc, "ReasonInformation", r->digest);
   if (r->ref_id) adapter_sps_add(e, adapter_sps_el(e, doc, e->ram, "ReferenceSPSReferencedDocument"), "ID", r->ref_id);
 }
 
@@ -913,7 +919,7 @@ static const char *const adapter_sps_carries[] = {
     "sps_certificate:equipment.id", "sps_certificate:equipment.seal",
     "sps_certificate:sps.cert_type", "sps_certificate:sps.status", "sps_certificate:sps.issue_place", "sps_certificate:sps.signatory", "sps_certificate:sps.signed_at", "sps_certificate:sps.inspection",
     "sps_certificate:sps.declarations.subject", "sps_certificate:sps.declarations.text",
-    "sps_acknowledgement:response.status", "sps_acknowledgement:response.issued_at", "sps_acknowledgement:response.ref_id", "sps_acknowledgement:response.errors.subject", "sps_acknowledgement:response.errors.text",
+    "sps_acknowledgement:response.status", "sps_acknowledgement:response.issued_at", "sps_acknowledgement:response.ref_id", "sps_acknowledgement:response.digest", "sps_acknowledgement:response.errors.subject", "sps_acknowledgement:response.errors.text",
     NULL};
 
 const gw_adapter gw_adapter_sps = {

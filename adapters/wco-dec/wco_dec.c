@@ -214,9 +214,21 @@ static int adapter_wco_dec_party(xmlNodePtr n, const char *role, gw_consignment 
 }
 
 /* Statements: coded (StatementCode) and/or free text. */
+/* A receipt's digest travels as a statement with this code (an lmcgw code:
+ * RES-DMS:2 has no digest element). */
+#define WD_DIGEST_CODE "LMCGW-DIGEST"
+
 static int adapter_wco_dec_remarks(xmlNodePtr parent, gw_consignment *c) {
   for (xmlNodePtr s = parent->children; s; s = s->next) {
     if (s->type != XML_ELEMENT_NODE || strcmp((const char *)s->name, "AdditionalInformation")) continue;
+    xmlNodePtr code = gw_ad_child(s, "StatementCode");
+    xmlChar *cv = code ? xmlNodeGetContent(code) : NULL;
+    int is_digest = cv && !strcmp((const char *)cv, WD_DIGEST_CODE);
+    xmlFree(cv);
+    if (is_digest) {
+      WD_TRY(gw_ad_child_str(s, "StatementDescription", &c->response.digest));
+      continue;
+    }
     gw_note *r = GW_MODEL_PUSH(c->remarks, c->n_remarks);
     if (!r) return GW_ENOMEM;
     WD_TRY(gw_ad_child_str(s, "StatementCode", &r->subject));
@@ -800,6 +812,11 @@ static void adapter_wco_dec_response_out(wd_enc *e, xmlNodePtr r, const gw_consi
   adapter_wco_dec_leaf(e, r, "FunctionalReferenceID", c->lrn);
   adapter_wco_dec_date_out(e, r, "IssueDateTime", c->response.issued_at, "response.issued_at");
   adapter_wco_dec_remarks_out(e, r, c);
+  if (c->response.digest) {
+    xmlNodePtr s = adapter_wco_dec_node(e, r, "AdditionalInformation");
+    adapter_wco_dec_leaf(e, s, "StatementCode", WD_DIGEST_CODE);
+    adapter_wco_dec_leaf(e, s, "StatementDescription", c->response.digest);
+  }
   for (size_t i = 0; i < c->response.n_errors; i++) {
     xmlNodePtr n = adapter_wco_dec_node(e, r, "Error");
     adapter_wco_dec_leaf(e, n, "Description", c->response.errors[i].text);
@@ -956,7 +973,8 @@ static const char *const adapter_wco_dec_carries[] = {
     "declaration:items.documents.type", "declaration:items.documents.id", "declaration:documents.type",
     "declaration:documents.id", "declaration:equipment.id", "declaration:equipment.seal", "declaration:remarks.*",
     "response:lrn", "response:mrn", "response:response.status", "response:response.issued_at",
-    "response:response.ref_id", "response:response.errors.*", NULL};
+    "response:response.ref_id", "response:response.errors.*", "response:response.digest", "response:remarks.*",
+    NULL};
 
 const gw_adapter gw_adapter_wco_dec = {
     .abi = GW_ADAPTER_ABI,

@@ -128,6 +128,7 @@ static const gw_field response_f[] = {
     S(gw_response, decision, "ACCEPTED, INSPECTION_REQUIRED, RELEASED or REFUSED"),
     S(gw_response, issued_at, "date and time of the response"),
     S(gw_response, ref_id, "reference of the document responded to"),
+    S(gw_response, digest, "sha256:<hex> of the exact bytes acknowledged (signed receipts)"),
     AR(gw_response, errors, n_errors, note_d, "errors: subject = code, text = description"),
     END};
 static const gw_struct_desc response_d = {"response", sizeof(gw_response), response_f};

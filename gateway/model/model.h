@@ -149,6 +149,7 @@ typedef struct gw_response {
   char *decision;      /* ACCEPTED, INSPECTION_REQUIRED, RELEASED, REFUSED (lmcgw) */
   char *issued_at;
   char *ref_id;        /* the declaration or certificate responded to */
+  char *digest;        /* "sha256:" + hex of the exact bytes acknowledged (receipts) */
   gw_note *errors;     /* subject = error code, text = description */
   size_t n_errors;
 } gw_response;

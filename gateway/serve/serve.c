@@ -59,6 +59,7 @@ typedef struct job {
   int status; /* 0: produced, waiting for the delivery report */
   gw_problems problems;
   const char *kind;          /* static */
+  char *receipt;             /* signed acknowledgement (XML), for the 202 */
   const char *in_format, *out_format; /* adapter names (static) */
   char *ucr, *dest;
   char topic[256];
@@ -145,6 +146,43 @@ static void dead_letter(job *j, const char *body, size_t len) {
   };
   gw_kafka_produce(srv->kafka, topic, j->id, strlen(j->id), body, len, h, sizeof(h) / sizeof(h[0]), NULL, NULL);
   free(report);
+}
+
+/* A signed receipt for what was received: an SPS acknowledgement for SPS
+ * documents, a RES-DMS:2 response (function 02, received, as HMRC's DMSRCV)
+ * for the others, carrying the SHA-256 of the exact bytes received, so
+ * neither side can later deny the exchange. NULL when it cannot be made
+ * (the message is still accepted; the log says why). */
+static char *make_receipt(gw_server *srv, job *j, const gw_consignment *m, const char *kind, const char *body,
+                          size_t len) {
+  int sps = !strcmp(kind, GW_KIND_SPS) || !strcmp(kind, GW_KIND_SPS_ACK);
+  const gw_adapter *a = gw_registry_find(srv->formats, sps ? "sps" : "wco-dec");
+  if (!a) return NULL;
+  unsigned char d[32];
+  char hex[80] = "sha256:";
+  EVP_Digest(body, len, d, NULL, EVP_sha256(), NULL);
+  for (int i = 0; i < 32; i++) snprintf(hex + 7 + 2 * i, 3, "%02x", d[i]);
+  char when[32];
+  snprintf(when, sizeof(when), "%.19sZ", j->received_at); /* no milliseconds: 304 has none */
+  gw_consignment r = {0};
+  gw_model_set(&r.kind, sps ? GW_KIND_SPS_ACK : GW_KIND_RESPONSE, -1);
+  gw_model_set(&r.response.status, sps ? "39" : "02", -1);
+  gw_model_set(&r.response.issued_at, when, -1);
+  gw_model_set(&r.response.ref_id, m->cert_id ? m->cert_id : m->lrn ? m->lrn : m->ucr, -1);
+  gw_model_set(&r.response.digest, hex, -1);
+  if (!sps) gw_model_set(&r.lrn, m->lrn, -1);
+  gw_encoded e = {0};
+  gw_problems p = {0};
+  gw_error err = {0};
+  char *out = NULL;
+  size_t out_len = 0;
+  if (gw_registry_encode(srv->formats, a, &r, 0, &e, &p) || !e.out.doc || gw_signer_sign(srv->signer, e.out.doc, &err) ||
+      gw_xml_serialise(e.out.doc, &out, &out_len))
+    gw_log_msg(GW_LOG_WARN, "receipt", j->id, j->ucr, "no receipt: %s", p.n ? p.items[0].message : err.msg);
+  gw_encoded_free(&e);
+  gw_problems_free(&p);
+  gw_model_free(&r);
+  return out;
 }
 
 /* Where a document goes when no X-Destination header says: declarations and
@@ -292,6 +330,7 @@ static void work_cb(uv_work_t *w) {
     j->status = 503;
     goto done;
   }
+  j->receipt = make_receipt(srv, j, m, dec.kind, body, len);
   j->status = 0;
   goto done;
 reject:
@@ -312,6 +351,7 @@ static void job_free(job *j) {
   free(j->hdr_dest);
   free(j->content_type);
   free(j->replay_key);
+  free(j->receipt);
   free(j->ucr);
   free(j->dest);
   free(j);
@@ -352,6 +392,7 @@ static void job_finish(job *j) {
     json_object_set_new(o, "document_type", json_string(j->kind));
     json_object_set_new(o, "format", json_string(j->out_format));
     json_object_set_new(o, "source_format", json_string(j->in_format));
+    if (j->receipt) json_object_set_new(o, "receipt", json_string(j->receipt));
     if (j->problems.n) {
       /* Warnings (lossy fields, rule warnings) travel with the acceptance. */
       char *w = gw_problems_json(&j->problems, NULL);

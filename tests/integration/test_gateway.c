@@ -6,6 +6,7 @@
  * LMCGW_TEST_KAFKA_DIR (fixture broker dir with a bootstrap file),
  * LMCGW_TEST_KAFKA_SH (scripts/kafka.sh, for the outage test). */
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
@@ -649,6 +650,23 @@ static int test_formats(void) {
             "%s: source_format in %s", cases[i].file, r.body);
       CHECK(json_str(j, "format") && !strcmp(json_str(j, "format"), cases[i].out_format), "%s: format in %s",
             cases[i].file, r.body);
+      /* A signed receipt that carries the digest of exactly what was sent. */
+      const char *receipt = json_str(j, "receipt");
+      CHECK(receipt != NULL, "%s: a receipt comes with the 202", cases[i].file);
+      if (receipt) {
+        unsigned char d[32];
+        char hex[80] = "sha256:";
+        EVP_Digest(body, len, d, NULL, EVP_sha256(), NULL);
+        for (int k = 0; k < 32; k++) snprintf(hex + 7 + 2 * k, 3, "%02x", d[k]);
+        CHECK(strstr(receipt, hex) != NULL, "%s: the receipt carries %s", cases[i].file, hex);
+        char *rp = tu_write(dir, "receipt.xml", receipt), cmd[2048];
+        snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --trusted-pem '%s' '%s' >>'%s' 2>&1 && '%s' validate --quiet '%s' >>'%s' 2>&1",
+                 ca, rp, log, bin, rp, log);
+        CHECK(system(cmd) == 0, "%s: the receipt verifies with xmlsec1 and validates (see %s)", cases[i].file, log);
+        CHECK(strstr(receipt, strcmp(cases[i].kind, "sps_certificate") ? "RES-DMS:2" : "SPSAcknowledgement:17") != NULL,
+              "%s: receipt kind", cases[i].file);
+        free(rp);
+      }
       if (strcmp(cases[i].in_format, cases[i].out_format) && strcmp(cases[i].in_format, "cusdec"))
         CHECK(json_object_get(j, "warnings") != NULL, "%s: a translation that loses fields says so: %s",
               cases[i].file, r.body);

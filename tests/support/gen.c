@@ -86,6 +86,11 @@ static void leaf(gen_rng *r, const char *path, const char *name, char **slot, co
     const char *u = !strcmp(name, "duration") ? "HUR" : !strcmp(name, "temperature") ? "CEL" : "GL";
     snprintf(b, sizeof(b), "%u %s", 1 + gen_next(r) % 72, u);
     set(slot, b);
+  } else if (!strcmp(name, "digest")) {
+    char b[80];
+    snprintf(b, sizeof(b), "sha256:%08x%08x%08x%08x%08x%08x%08x%08x", gen_next(r), gen_next(r), gen_next(r), gen_next(r),
+             gen_next(r), gen_next(r), gen_next(r), gen_next(r));
+    set(slot, b);
   } else if (!strcmp(name, "subject")) set(slot, (const char *[]){"AAI", "00400", "ADD", "E101"}[gen_next(r) % 4]);
   else if (!strcmp(name, "type_extra")) set(slot, (const char *[]){"A", "D", "Z"}[gen_next(r) % 3]);
   else if (!strcmp(name, "decision"))
