@@ -389,14 +389,23 @@ static int cd_decode(const gw_adapter *a, const gw_adapter_input *in, gw_consign
 
 /* ---- encode ---------------------------------------------------------------- */
 
-static void cd_w_date(gw_edi_writer *w, const char *qual, const char *iso, gw_problems *p) {
+static void cd_w_date(gw_edi_writer *w, const char *qual, const char *iso, const char *path, gw_problems *p) {
   char v[16];
   const char *fmt;
   if (!iso) return;
   if (cd_iso_to_date(iso, v, sizeof v, &fmt)) {
-    gw_problems_add(p, "lossy_field", "warning", 0, "", "date \"%s\" is not YYYY-MM-DD or YYYY-MM-DDThh:mm:ss; DTM+%s not written",
-                    iso, qual);
-    return;
+    /* A time with a zone (or fractions) has no DTM format here: keep the
+     * date, which all of them start with, and say what is not carried. */
+    char day[11];
+    snprintf(day, sizeof(day), "%.10s", iso);
+    if (strlen(iso) > 10 && !cd_iso_to_date(day, v, sizeof v, &fmt)) {
+      gw_problems_add(p, "lossy_field", "warning", 0, path,
+                      "'%s': DTM+%s carries the date; the time and its zone are not passed on", iso, qual);
+    } else {
+      gw_problems_add(p, "lossy_field", "warning", 0, path,
+                      "date '%s' is not YYYY-MM-DD or YYYY-MM-DDThh:mm:ss; DTM+%s not written", iso, qual);
+      return;
+    }
   }
   gw_edi_w_seg(w, "DTM");
   gw_edi_w_el(w, qual);
@@ -460,7 +469,7 @@ static void cd_w_docs(gw_edi_writer *w, const gw_docref *r, size_t n, gw_problem
     gw_edi_w_comp(w, NULL);
     gw_edi_w_comp(w, r[i].issuer);
     gw_edi_w_end(w);
-    cd_w_date(w, "182", r[i].issued, p);
+    cd_w_date(w, "182", r[i].issued, "documents.issued", p);
   }
 }
 
@@ -513,7 +522,7 @@ static void cd_w_cusdec(gw_edi_writer *w, const gw_consignment *c, gw_problems *
   cd_w_loc(w, "42", c->exit_office, NULL);
   cd_w_loc(w, "35", c->export_country, NULL);
   cd_w_loc(w, "36", c->destination_country, NULL);
-  cd_w_date(w, "137", c->issued_at, p);
+  cd_w_date(w, "137", c->issued_at, "issued_at", p);
   cd_w_mea(w, "G", &c->total_gross_weight);
   for (size_t i = 0; i < c->n_equipment; i++) {
     gw_edi_w_seg(w, "EQD");
@@ -619,7 +628,7 @@ static void cd_w_cusdec(gw_edi_writer *w, const gw_consignment *c, gw_problems *
 static void cd_w_cusres(gw_edi_writer *w, const gw_consignment *c, gw_problems *p) {
   const gw_response *r = &c->response;
   cd_w_bgm(w, c);
-  cd_w_date(w, "137", r->issued_at, p);
+  cd_w_date(w, "137", r->issued_at, "response.issued_at", p);
   /* The decision is derived from GIS on decode; writing GIS from a bare
    * decision would invent a status, so only the status is written. */
   const char *st = r->status;

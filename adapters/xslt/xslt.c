@@ -25,6 +25,8 @@ typedef struct xslt_err {
   char msg[256];
 } xslt_err;
 
+/* libxslt's handler signature is printf-like; the format comes from libxslt. */
+static void on_xslt_error(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void on_xslt_error(void *ctx, const char *fmt, ...) {
   xslt_err *e = ctx;
   if (!e || e->msg[0]) return;

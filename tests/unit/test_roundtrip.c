@@ -128,6 +128,130 @@ static void test_pairs(void **state) {
   assert_true(pairs > 0);
 }
 
+/* ---- the public corpus through every declaration format ------------------- */
+
+typedef struct pathset {
+  char **v;
+  size_t n, cap;
+  const gw_adapter *a, *b;
+  const char *kind;
+} pathset;
+
+static void collect(const char *path, const char *value, void *ud) {
+  pathset *s = ud;
+  if (!gw_adapter_carries(s->a, s->kind, path) || !gw_adapter_carries(s->b, s->kind, path)) return;
+  if (s->n == s->cap) s->v = realloc(s->v, (s->cap = s->cap ? s->cap * 2 : 64) * sizeof(char *));
+  size_t l = strlen(path) + strlen(value) + 2;
+  s->v[s->n] = malloc(l);
+  snprintf(s->v[s->n++], l, "%s=%s", path, value);
+}
+
+static int cmpstr(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* The fields both formats carry, as sorted "path=value" lines. */
+static void carried(const gw_consignment *c, const gw_adapter *a, const gw_adapter *b, pathset *s) {
+  memset(s, 0, sizeof(*s));
+  s->a = a, s->b = b, s->kind = c->kind;
+  gw_model_visit(c, collect, s);
+  qsort(s->v, s->n, sizeof(char *), cmpstr);
+}
+
+static void pathset_free(pathset *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+  free(s->v);
+}
+
+/* Every valid HMRC DEC sample decodes and survives a trip through every
+ * other declaration format: what both carry comes back unchanged, and
+ * nothing is invented. */
+static void test_corpus_through_every_format(void **state) {
+  (void)state;
+  char dir[1024];
+  snprintf(dir, sizeof(dir), "%s/hmrc-cds-wco/examples", LMCGW_CORPUS_DIR);
+  char cmd[1200];
+  snprintf(cmd, sizeof(cmd), "grep -rl --include=*.xml 'urn:wco:datamodel:WCO:DEC-DMS:2' '%s' 2>/dev/null | sort", dir);
+  FILE *ls = popen(cmd, "r");
+  char file[1024];
+  unsigned tried = 0, valid = 0, trips = 0, failed = 0;
+  const gw_adapter *wco = gw_registry_find(reg, "wco-dec");
+  while (ls && fgets(file, sizeof(file), ls)) {
+    file[strcspn(file, "\n")] = 0;
+    FILE *f = fopen(file, "rb");
+    if (!f) continue;
+    static char buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    tried++;
+    gw_decoded d = {0};
+    gw_problems p = {0};
+    if (gw_registry_decode(reg, buf, len, NULL, &d, &p) || d.adapter != wco) {
+      gw_decoded_free(&d);
+      gw_problems_free(&p);
+      continue;
+    }
+    valid++;
+    for (size_t i = 0; i < gw_registry_count(reg); i++) {
+      const gw_adapter *b = gw_registry_at(reg, i);
+      if (b == wco || !gw_adapter_can_encode(b, d.kind)) continue;
+      gw_consignment back = {0};
+      gw_problems ep = {0};
+      gw_encoded e = {0};
+      gw_decoded bd = {0};
+      int rc = gw_registry_encode(reg, b, &d.model, 1, &e, &ep);
+      if (!rc) rc = gw_registry_decode(reg, e.bytes, e.len, b->name, &bd, &ep);
+      if (rc) {
+        fprintf(stderr, "%s -> %s failed:\n", file, b->name);
+        for (size_t k = 0; k < ep.n; k++)
+          if (strcmp(ep.items[k].severity, "warning"))
+            fprintf(stderr, "  %s %s at %s: %s\n", ep.items[k].severity, ep.items[k].code, ep.items[k].path,
+                    ep.items[k].message);
+        failed++;
+      } else {
+        back = bd.model;
+        memset(&bd.model, 0, sizeof(bd.model));
+        pathset x, y;
+        carried(&d.model, wco, b, &x);
+        carried(&back, wco, b, &y);
+        /* A value the format said it could not carry (a warning naming its
+         * path) is loud, not lost in silence: leave it out of the comparison. */
+        size_t bad = 0;
+        for (int pass = 0; pass < 2; pass++) {
+          pathset *from = pass ? &y : &x, *to = pass ? &x : &y;
+          for (size_t k = 0; k < from->n; k++) {
+            if (bsearch(&from->v[k], to->v, to->n, sizeof(char *), cmpstr)) continue;
+            size_t pl = strcspn(from->v[k], "=");
+            int warned = 0;
+            for (size_t w = 0; w < ep.n && !warned; w++)
+              warned = !strcmp(ep.items[w].severity, "warning") && strlen(ep.items[w].path) == pl &&
+                       !strncmp(ep.items[w].path, from->v[k], pl);
+            if (warned) continue;
+            fprintf(stderr, "%s -> %s: %s %s\n", file, b->name, pass ? "invented" : "lost", from->v[k]);
+            bad++;
+          }
+        }
+        if (bad) failed++;
+        else trips++;
+        pathset_free(&x), pathset_free(&y);
+      }
+      gw_encoded_free(&e);
+      gw_decoded_free(&bd);
+      gw_problems_free(&ep);
+      gw_model_free(&back);
+    }
+    gw_decoded_free(&d);
+    gw_problems_free(&p);
+  }
+  if (ls) pclose(ls);
+  if (!tried) {
+    printf("skipped: corpus absent (%s)\n", dir);
+    return;
+  }
+  printf("HMRC DEC corpus: %u tried, %u valid, %u trips through other formats, %u failed\n", tried, valid, trips,
+         failed);
+  assert_int_equal(failed, 0);
+  assert_true(valid > 0);
+}
+
 static int setup(void **state) {
   (void)state;
   gw_error err = {0};
@@ -146,6 +270,6 @@ static int teardown(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_pairs)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_pairs), cmocka_unit_test(test_corpus_through_every_format)};
   return cmocka_run_group_tests(tests, setup, teardown);
 }
