@@ -113,7 +113,10 @@ static pid_t start_gateway(const char *config, int port, const char *log) {
   argv[5] = listen;
   argv[6] = NULL;
   pid_t pid = tp_spawn(argv, log);
-  if (tp_wait_healthy(port, ca, client_cert, client_key, 20000)) {
+  /* Short waits, so a gateway that refused its config fails the test at once. */
+  int up = 0;
+  for (int i = 0; i < 80 && !up && tp_alive(pid); i++) up = !tp_wait_healthy(port, ca, client_cert, client_key, 250);
+  if (!up) {
     fprintf(stderr, "gateway did not come up; log %s:\n", log);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "tail -n 30 '%s' >&2", log);

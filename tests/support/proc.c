@@ -75,6 +75,19 @@ int tp_wait_healthy(int port, const char *ca, const char *cert, const char *key,
   return -1;
 }
 
+int tp_alive(pid_t pid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  /* "pid (comm) S ...": the state follows the last ')' (comm may hold one). */
+  char *rp = strrchr(buf, ')');
+  return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 char *tp_read_line(const char *path, char *buf, size_t cap) {
   FILE *f = fopen(path, "r");
   if (!f) return NULL;

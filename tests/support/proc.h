@@ -12,6 +12,8 @@ pid_t tp_spawn(char *const argv[], const char *log_path);
  * -1 when it did not end in time (it is then killed). */
 int tp_stop(pid_t pid, int sig, int timeout_ms);
 /* Polls GET /healthz until it answers 200 or timeout_ms pass; 0 when up. */
+/* 1 while the child runs (not yet exited or a zombie). */
+int tp_alive(pid_t pid);
 int tp_wait_healthy(int port, const char *ca, const char *cert, const char *key, int timeout_ms);
 /* Monotonic milliseconds. */
 long long tp_now_ms(void);
