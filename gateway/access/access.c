@@ -59,6 +59,47 @@ int gw_access_may_submit(const gw_identity *id, gw_role role, const char *gatewa
   }
 }
 
+static int same_country(const char *a, const char *b) { return a && b && *a && !strcmp(a, b); }
+
+int gw_access_may_read(const gw_identity *id, gw_role role, const gw_read_target *t, char *why, size_t why_len) {
+  int authenticated = id && id->authenticated;
+  switch (role) {
+  case GW_ROLE_ADMIN: return 0;
+  case GW_ROLE_INSPECTOR:
+  case GW_ROLE_CUSTOMS:
+    /* A client without a certificate has no country, so nothing to read. */
+    if (authenticated && (same_country(id->country, t->origin_country) || same_country(id->country, t->destination_country)))
+      return 0;
+    if (!authenticated || !id->country[0])
+      snprintf(why, why_len, "the %s role reads shipments of its certificate's country, and this client has none",
+               gw_role_name(role));
+    else
+      snprintf(why, why_len, "the %s role of %s reads shipments to or from %s only; this one goes from %s to %s",
+               gw_role_name(role), id->country, id->country, t->origin_country ? t->origin_country : "?",
+               t->destination_country ? t->destination_country : "?");
+    return 403;
+  case GW_ROLE_TRADER:
+    if (authenticated && id->country[0] && id->org[0]) {
+      size_t cl = strlen(id->country);
+      for (size_t i = 0; i < t->n_submitters; i++) {
+        const char *s = t->submitters[i];
+        if (s && !strncmp(s, id->country, cl) && s[cl] == '/' && !strcmp(s + cl + 1, id->org)) return 0;
+      }
+    }
+    snprintf(why, why_len, "a trader reads only the shipments its organisation submitted documents for");
+    return 403;
+  case GW_ROLE_NONE:
+  default:
+    if (!authenticated) {
+      snprintf(why, why_len, "a client certificate is required");
+      return 401;
+    }
+    snprintf(why, why_len, "the certificate's OU '%s' names no role (customs-system, trader, inspector, admin)",
+             id->org_unit);
+    return 403;
+  }
+}
+
 /* ---- state: a small chained hash of rate buckets and replay entries ----------- */
 
 #define NBUCKETS 4096

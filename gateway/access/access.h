@@ -44,6 +44,26 @@ int gw_role_parse(const char *s);
 int gw_access_may_submit(const gw_identity *id, gw_role role, const char *gateway_country, const char *kind,
                          const gw_consignment *m, char *why, size_t why_len);
 
+/* What a read decision needs to know of a shipment (or one message): the
+ * countries it travels between and who submitted its documents, each as
+ * "CC/Organisation" (the submitting certificate's C and O). Borrowed. */
+typedef struct gw_read_target {
+  const char *origin_country;      /* country of export/dispatch, may be NULL */
+  const char *destination_country; /* country of destination/import, may be NULL */
+  const char *const *submitters;
+  size_t n_submitters;
+} gw_read_target;
+
+/* May this identity read this shipment's documents and status?
+ * - admins read everything;
+ * - inspectors and customs systems read shipments to or from their country
+ *   (the certificate's C);
+ * - traders read only their own: shipments one of whose documents was
+ *   submitted by their organisation (same C and O);
+ * - without a role: 401 (no certificate) or 403.
+ * Returns 0 when allowed; otherwise 401 or 403 with the reason in why. */
+int gw_access_may_read(const gw_identity *id, gw_role role, const gw_read_target *t, char *why, size_t why_len);
+
 typedef struct gw_access gw_access;
 
 /* rate: messages per second per identity (0 = unlimited); burst: bucket size. */

@@ -61,6 +61,11 @@ static const key_def keys[] = {
   {"access.replay_window_s", KT_UINT, "86400", OFF(replay_window_s), 1, 30 * 86400,
    "how long a client's X-Message-Id is remembered: a repeat gets the first answer, another body 409"},
   {"access.replay_entries", KT_UINT, "100000", OFF(replay_entries), 1, 100000000, "message ids remembered at most"},
+  {"trust.require_signature", KT_STR, "", OFF(require_signature), 0, 0,
+   "kinds of document that must carry a valid XMLDSig signature of the sending country (comma-separated: "
+   "declaration, response, sps_certificate, sps_acknowledgement; or all); signed documents are always verified"},
+  {"trust.crl_policy", KT_STR, "soft", OFF(crl_policy), 0, 0,
+   "soft: a signer whose issuing CA has no CRL in the trust store is accepted; hard: refused"},
   {"routing.topic_prefix", KT_STR, "lmcgw", OFF(topic_prefix), 0, 0, "prefix of every Kafka topic"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -596,6 +601,19 @@ static void check(gw_config *c, gw_config_diags *d) {
     if (!ok)
       diag(d, L(c, "access.anonymous_role"), "access.anonymous_role",
            "'%s' is not none, customs-system, trader, inspector or admin", c->anon_role);
+  }
+  if (strcmp(c->crl_policy, "soft") && strcmp(c->crl_policy, "hard"))
+    diag(d, L(c, "trust.crl_policy"), "trust.crl_policy", "'%s' is neither soft nor hard", c->crl_policy);
+  for (const char *s = c->require_signature; *s;) {
+    while (*s == ' ' || *s == ',') s++;
+    size_t l = strcspn(s, ", ");
+    if (!l) break;
+    int ok = l == 3 && !strncmp(s, "all", 3);
+    for (int k = 0; k < GW_K_COUNT; k++) ok |= strlen(gw_kind_names[k]) == l && !strncmp(s, gw_kind_names[k], l);
+    if (!ok)
+      diag(d, L(c, "trust.require_signature"), "trust.require_signature",
+           "'%.*s' is not a kind of document (declaration, response, sps_certificate, sps_acknowledgement) nor all", (int)l, s);
+    s += l;
   }
   for (size_t i = 0; i < c->n_schemas; i++) {
     gw_schema_cfg *s = &c->schemas[i];

@@ -98,6 +98,9 @@ typedef struct gw_config {
   unsigned rate_burst;
   unsigned replay_window_s;
   unsigned replay_entries;
+  /* trust */
+  char *require_signature; /* comma-separated kinds that must arrive signed, "all", or "" */
+  char *crl_policy;        /* "soft" or "hard" */
   /* kafka */
   char *topic_prefix;
   int kafka_mock;          /* librdkafka's in-process mock cluster (dev only) */

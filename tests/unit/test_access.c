@@ -101,8 +101,37 @@ static void replays(void **state) {
   gw_access_free(a);
 }
 
+static void read_policy(void **state) {
+  (void)state;
+  char why[300];
+  const char *subs[] = {"TH/Siam Durian Co", "TH/Other Exporter"};
+  gw_read_target th_vn = {"TH", "VN", subs, 2}, kh_la = {"KH", "LA", NULL, 0};
+  gw_identity adm = ident("MM", "admin"), ins_vn = ident("VN", "inspector"), ins_mm = ident("MM", "inspector");
+  gw_identity cus_th = ident("TH", "customs-system"), tr = ident("TH", "trader"), tr_other = ident("TH", "trader"),
+              tr_vn = ident("VN", "trader"), anon = {0}, norole = ident("TH", "sales");
+  snprintf(tr.org, sizeof(tr.org), "Siam Durian Co");
+  snprintf(tr_other.org, sizeof(tr_other.org), "Siam Durian");
+  snprintf(tr_vn.org, sizeof(tr_vn.org), "Siam Durian Co");
+  assert_int_equal(gw_access_may_read(&adm, GW_ROLE_ADMIN, &kh_la, why, sizeof(why)), 0);
+  assert_int_equal(gw_access_may_read(&ins_vn, GW_ROLE_INSPECTOR, &th_vn, why, sizeof(why)), 0);
+  assert_int_equal(gw_access_may_read(&ins_mm, GW_ROLE_INSPECTOR, &th_vn, why, sizeof(why)), 403);
+  assert_non_null(strstr(why, "from TH to VN"));
+  assert_int_equal(gw_access_may_read(&cus_th, GW_ROLE_CUSTOMS, &th_vn, why, sizeof(why)), 0);
+  assert_int_equal(gw_access_may_read(&cus_th, GW_ROLE_CUSTOMS, &kh_la, why, sizeof(why)), 403);
+  assert_int_equal(gw_access_may_read(&tr, GW_ROLE_TRADER, &th_vn, why, sizeof(why)), 0);
+  /* the organisation must match whole, and in the same country */
+  assert_int_equal(gw_access_may_read(&tr_other, GW_ROLE_TRADER, &th_vn, why, sizeof(why)), 403);
+  assert_int_equal(gw_access_may_read(&tr_vn, GW_ROLE_TRADER, &th_vn, why, sizeof(why)), 403);
+  assert_int_equal(gw_access_may_read(&tr, GW_ROLE_TRADER, &kh_la, why, sizeof(why)), 403);
+  assert_int_equal(gw_access_may_read(&anon, GW_ROLE_NONE, &th_vn, why, sizeof(why)), 401);
+  assert_int_equal(gw_access_may_read(&anon, GW_ROLE_INSPECTOR, &th_vn, why, sizeof(why)), 403);
+  assert_int_equal(gw_access_may_read(&norole, GW_ROLE_NONE, &th_vn, why, sizeof(why)), 403);
+  assert_non_null(strstr(why, "sales"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(roles_from_ou), cmocka_unit_test(submit_policy),
+                                     cmocka_unit_test(read_policy),
                                      cmocka_unit_test(rate_limit_refills), cmocka_unit_test(replays)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
