@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/formats_cli.h"
+#include "cli/pki_cli.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -31,6 +32,8 @@ static void usage_main(FILE *out) {
           "  formats        list the formats, their schemas and which fields each carries\n"
           "  config check   check a configuration file and report every problem with its line\n"
           "  config keys    list every configuration key with its default\n"
+          "  pki init       make a development PKI (CAs, CRLs, gateway and client certs)\n"
+          "  pki revoke     add a certificate to a CA's CRL (for tests)\n"
           "  version        print the version and the libraries in use\n"
           "  help           this text; `lmcgw <command> --help` explains a command\n",
           LMCGW_VERSION);
@@ -181,6 +184,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "inspect")) return gw_cli_inspect(argc - 1, argv + 1);
   if (!strcmp(cmd, "translate")) return gw_cli_translate(argc - 1, argv + 1);
   if (!strcmp(cmd, "formats")) return gw_cli_formats(argc - 1, argv + 1);
+  if (!strcmp(cmd, "pki")) return gw_cli_pki(argc - 1, argv + 1);
   fprintf(stderr, "lmcgw: unknown command '%s'\n\n", cmd);
   usage_main(stderr);
   return 2;
