@@ -488,9 +488,16 @@ static int check_signature(xmlDocPtr doc, xmlNodePtr sig, const gw_trust_opts *o
 
 /* ---- the key's certificate -------------------------------------------------- */
 
+/* A CRL issued after the verification time (--at in the past) still tells
+ * what was revoked; OpenSSL would refuse it as "not yet valid". */
+static int crl_cb(int ok, X509_STORE_CTX *ctx) {
+  if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_NOT_YET_VALID) return 1;
+  return ok;
+}
+
 static int soft_crl_cb(int ok, X509_STORE_CTX *ctx) {
   if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) return 1;
-  return ok;
+  return crl_cb(ok, ctx);
 }
 
 static int check_cert(const gw_trust_store *ts, X509 *cert, xmlSecKeyDataPtr x509data, const gw_trust_opts *o,
@@ -526,7 +533,7 @@ static int check_cert(const gw_trust_store *ts, X509 *cert, xmlSecKeyDataPtr x50
   X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(xc);
   X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   if (o->at) X509_VERIFY_PARAM_set_time(p, o->at);
-  if (o->crl_policy == GW_TRUST_CRL_SOFT) X509_STORE_CTX_set_verify_cb(xc, soft_crl_cb);
+  X509_STORE_CTX_set_verify_cb(xc, o->crl_policy == GW_TRUST_CRL_SOFT ? soft_crl_cb : crl_cb);
   int ok = X509_verify_cert(xc) == 1;
   STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(xc);
   for (int i = 1; chain && i < sk_X509_num(chain) && res->chain_len < GW_TRUST_MAX_CHAIN; i++)
@@ -551,6 +558,12 @@ static int check_cert(const gw_trust_store *ts, X509 *cert, xmlSecKeyDataPtr x50
     } else if (e == X509_V_ERR_UNABLE_TO_GET_CRL) {
       rc = refuse(res, GW_TRUST_UNTRUSTED, err, "valid signature, but no CRL in the trust store for %s (crl_policy hard)",
                   who);
+    } else if (e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_SIGNATURE_FAILURE ||
+               e == X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE || e == X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER ||
+               e == X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD || e == X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD ||
+               e == X509_V_ERR_DIFFERENT_CRL_SCOPE || e == X509_V_ERR_KEYUSAGE_NO_CRL_SIGN) {
+      rc = refuse(res, GW_TRUST_UNTRUSTED, err, "valid signature, but the revocation status of %s cannot be checked: %s",
+                  who, X509_verify_cert_error_string(e));
     } else {
       rc = refuse(res, GW_TRUST_UNTRUSTED, err, "valid signature, untrusted key (no chain): %s: %s", who,
                   X509_verify_cert_error_string(e));
