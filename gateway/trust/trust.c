@@ -33,6 +33,7 @@
 struct gw_trust_store {
   X509_STORE *store;      /* anchors and CRLs */
   STACK_OF(X509) *others; /* intermediates and known signing certificates */
+  STACK_OF(X509) *all;    /* anchors and others: what X509Data may name */
   size_t n_anchors, n_crls;
 };
 
@@ -70,6 +71,7 @@ void gw_trust_store_free(gw_trust_store *ts) {
   if (!ts) return;
   X509_STORE_free(ts->store);
   sk_X509_pop_free(ts->others, X509_free);
+  sk_X509_pop_free(ts->all, X509_free);
   free(ts);
 }
 
@@ -93,6 +95,11 @@ static int is_self_signed(X509 *x) {
 
 /* Takes ownership of x. */
 static int add_cert(gw_trust_store *ts, X509 *x, const char *path, gw_error *err) {
+  if (!sk_X509_push(ts->all, x)) {
+    X509_free(x);
+    return GW_ERR(err, GW_ENOMEM, "out of memory");
+  }
+  X509_up_ref(x); /* one reference in all, one for the store or others */
   if (is_self_signed(x)) {
     int ok = X509_STORE_add_cert(ts->store, x);
     X509_free(x);
@@ -162,7 +169,8 @@ int gw_trust_store_load(gw_trust_store **out, const char *dir, gw_error *err) {
   if (n < 0) return GW_ERR(err, GW_EIO, "trust store: cannot list %s: %s", dir, strerror(errno));
   gw_trust_store *ts = calloc(1, sizeof(*ts));
   int rc = 0;
-  if (!ts || !(ts->store = X509_STORE_new()) || !(ts->others = sk_X509_new_null()))
+  if (!ts || !(ts->store = X509_STORE_new()) || !(ts->others = sk_X509_new_null()) ||
+      !(ts->all = sk_X509_new_null()))
     rc = GW_ERR(err, GW_ENOMEM, "out of memory");
   for (int i = 0; i < n; i++) {
     const char *nm = names[i]->d_name;
@@ -600,8 +608,8 @@ static xmlSecKeysMngrPtr lookup_mngr(const gw_trust_store *ts) {
     return NULL;
   }
   xmlSecKeyDataStorePtr st = xmlSecKeysMngrGetDataStore(m, xmlSecOpenSSLX509StoreId);
-  for (int i = 0; st && i < sk_X509_num(ts->others); i++) {
-    X509 *x = sk_X509_value(ts->others, i);
+  for (int i = 0; st && i < sk_X509_num(ts->all); i++) {
+    X509 *x = sk_X509_value(ts->all, i);
     X509_up_ref(x);
     if (xmlSecOpenSSLX509StoreAdoptCert(st, x, xmlSecKeyDataTypeNone) < 0) X509_free(x);
   }
