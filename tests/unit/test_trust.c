@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <libxml/tree.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -707,6 +708,47 @@ static void malformed(void **state) {
   expect(parse(t, strlen(t)), GW_TRUST_MALFORMED);
 }
 
+/* ---- one store, several threads ----------------------------------------------------------- */
+
+typedef struct job {
+  const char *text;
+  int len, ok, refused;
+} job;
+
+static void *verify_many(void *arg) {
+  job *j = arg;
+  for (int i = 0; i < 8; i++) {
+    xmlDocPtr doc = parse(j->text, (size_t)j->len);
+    gw_trust_result r;
+    gw_error err = {0};
+    if (doc && gw_trust_verify_doc(ts, doc, NULL, &r, &err) == 0) j->ok++;
+    else if (doc && r.status == GW_TRUST_REVOKED) j->refused++;
+    xmlFreeDoc(doc);
+  }
+  return NULL;
+}
+
+static void threads_share_store(void **state) {
+  (void)state;
+  const char *who[4] = {"ok", "rsa", "revoked", "ok"};
+  xmlChar *bufs[4];
+  job jobs[4] = {{0}};
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    xmlDocPtr d = signed_by(who[i]);
+    xmlDocDumpMemory(d, &bufs[i], &jobs[i].len);
+    jobs[i].text = (const char *)bufs[i];
+    xmlFreeDoc(d);
+  }
+  for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&th[i], NULL, verify_many, &jobs[i]), 0);
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(jobs[i].ok, i == 2 ? 0 : 8);
+    assert_int_equal(jobs[i].refused, i == 2 ? 8 : 0);
+    xmlFree(bufs[i]);
+  }
+}
+
 /* ---- the commands, and xmlsec1 ----------------------------------------------------------- */
 
 static int have_xmlsec1(void) { return system("xmlsec1 --version >/dev/null 2>&1") == 0; }
@@ -939,6 +981,7 @@ int main(void) {
       cmocka_unit_test(wrap_xpath_subset),
       cmocka_unit_test(sha1_refused),
       cmocka_unit_test(malformed),
+      cmocka_unit_test(threads_share_store),
       cmocka_unit_test(cli_sign_verify),
       cmocka_unit_test(parse_time),
       cmocka_unit_test(corpus_vectors),
