@@ -10,6 +10,7 @@
 
 #include "cli/formats_cli.h"
 #include "cli/pki_cli.h"
+#include "cli/trust_cli.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -30,6 +31,8 @@ static void usage_main(FILE *out) {
           "  inspect        print a message's canonical model as JSON\n"
           "  translate      translate a message into another format or for a country\n"
           "  formats        list the formats, their schemas and which fields each carries\n"
+          "  sign           add an enveloped XMLDSig signature to an XML document\n"
+          "  verify         check XMLDSig signatures against a trust store directory\n"
           "  config check   check a configuration file and report every problem with its line\n"
           "  config keys    list every configuration key with its default\n"
           "  pki init       make a development PKI (CAs, CRLs, gateway and client certs)\n"
@@ -185,6 +188,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "translate")) return gw_cli_translate(argc - 1, argv + 1);
   if (!strcmp(cmd, "formats")) return gw_cli_formats(argc - 1, argv + 1);
   if (!strcmp(cmd, "pki")) return gw_cli_pki(argc - 1, argv + 1);
+  if (!strcmp(cmd, "sign")) return gw_cli_sign(argc - 1, argv + 1);
+  if (!strcmp(cmd, "verify")) return gw_cli_verify(argc - 1, argv + 1);
   fprintf(stderr, "lmcgw: unknown command '%s'\n\n", cmd);
   usage_main(stderr);
   return 2;

@@ -72,7 +72,12 @@ static xmlParserInputPtr refuse_loader(const char *url, const char *id, xmlParse
   return NULL;
 }
 
+/* Commands (and tests that run several) may ask more than once; xmlsec must
+ * be initialised only once or it loses its I/O callback list. */
+static int xml_ready;
+
 int gw_xml_global_init(gw_error *err) {
+  if (xml_ready) return 0;
   xmlInitParser();
   xmlSetGenericErrorFunc(NULL, quiet);
   /* Never fetch anything while parsing or validating, whatever a document says. */
@@ -81,10 +86,12 @@ int gw_xml_global_init(gw_error *err) {
   if (xmlSecCheckVersion() != 1) return GW_ERR(err, GW_ECRYPTO, "xmlsec library version mismatch");
   if (xmlSecCryptoAppInit(NULL) < 0) return GW_ERR(err, GW_ECRYPTO, "xmlsec crypto (OpenSSL) initialisation failed");
   if (xmlSecCryptoInit() < 0) return GW_ERR(err, GW_ECRYPTO, "xmlsec OpenSSL engine initialisation failed");
+  xml_ready = 1;
   return 0;
 }
 
 void gw_xml_global_cleanup(void) {
+  xml_ready = 0;
   xmlSecCryptoShutdown();
   xmlSecCryptoAppShutdown();
   xmlSecShutdown();
