@@ -22,6 +22,7 @@
 #   th-expired.pem th-expired.key Thai signer whose validity ended in 2021
 #   th-revoked.pem th-revoked.key Thai signer listed in trust/TH/th-sign-ca.crl
 #   th-nokeyusage.pem/.key       Thai signer with keyCertSign only (no digitalSignature)
+#   th-vnsubject.pem/.key        issued by the Thai CA to a subject with C=VN
 #   vn-doc.pem    vn-doc.key      Vietnamese signer (for the wrong-country case)
 #   self-doc.pem  self-doc.key    a self-signed "Thai" signer, in no trust store
 #
@@ -201,6 +202,7 @@ ca_issue th-sign-ca th-expired "/C=TH/O=Department of Agriculture/CN=TH NPPO sig
   20200101000000Z 20210101000000Z
 ca_issue th-sign-ca th-revoked "/C=TH/O=Department of Agriculture/CN=TH NPPO signer revoked" signer_ext "$now" "$until"
 ca_issue th-sign-ca th-nokeyusage "/C=TH/O=Department of Agriculture/CN=TH encryption only" nokeyusage_ext "$now" "$until"
+ca_issue th-sign-ca th-vnsubject "/C=VN/O=Plant Protection Department/CN=VN signer under the TH CA" signer_ext "$now" "$until"
 ca_issue vn-sign-ca vn-doc "/C=VN/O=Plant Protection Department/CN=VN NPPO signer" signer_ext "$now" "$until"
 CA_DIR=$work/th-sign-ca.d openssl ca -batch -config "$work/ca.cnf" -revoke "$work/th-revoked.pem" -crl_reason keyCompromise 2>/dev/null ||
   die "revoking th-revoked failed"
@@ -225,7 +227,7 @@ openssl verify -CAfile "$work/other-ca.pem" "$work/stranger.pem" >/dev/null ||
   die "stranger.pem does not verify against other-ca.pem"
 
 names=(ca server client customs vn-customs inspector admin norole signer signer-rsa other-ca stranger
-  th-doc th-expired th-revoked th-nokeyusage vn-doc self-doc)
+  th-doc th-expired th-revoked th-nokeyusage th-vnsubject vn-doc self-doc)
 for n in "${names[@]}"; do
   chmod 600 "$work/$n.key"
   chmod 644 "$work/$n.pem"

@@ -23,6 +23,11 @@
 #include "access/access.h"
 #include "adapters/registry.h"
 #include "model/json.h"
+#include "trust/trust.h"
+
+#include <dirent.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmltree.h>
 
 typedef struct gw_server {
   uv_loop_t loop;
@@ -32,6 +37,12 @@ typedef struct gw_server {
   gw_access *access;   /* rate limits and replays: loop thread only */
   gw_role anon_role;
   gw_signer *signer;
+  /* Trust stores by country, for incoming signatures; read-only once loaded. */
+  gw_trust_store *trust[GW_MAX_COUNTRIES];
+  char trust_cc[GW_MAX_COUNTRIES][3];
+  size_t n_trust;
+  gw_trust_crl_policy crl_policy;
+  unsigned require_sig; /* bit per GW_K_* kind */
   gw_kafka_producer *kafka;
   gw_http_server *http;
   uv_signal_t sig[2];
@@ -60,6 +71,7 @@ typedef struct job {
   gw_problems problems;
   const char *kind;          /* static */
   char *receipt;             /* signed acknowledgement (XML), for the 202 */
+  char *signature;           /* verified sender signature (JSON object), or NULL */
   const char *in_format, *out_format; /* adapter names (static) */
   char *ucr, *dest;
   char topic[256];
@@ -195,6 +207,98 @@ static const char *model_destination(const gw_consignment *m, const char *kind) 
   return a ? a : b;
 }
 
+/* ---- incoming signatures ------------------------------------------------- */
+
+static const gw_trust_store *trust_for(const gw_server *srv, const char *cc) {
+  for (size_t i = 0; cc && i < srv->n_trust; i++)
+    if (!strcmp(srv->trust_cc[i], cc)) return srv->trust[i];
+  return NULL;
+}
+
+/* The country a document says it comes from, whose trust store must vouch for
+ * its signer: the exporting side for declarations and certificates, the
+ * importing side for responses and acknowledgements (as the submit policy
+ * reads it), else the sender's certificate, else this gateway's country. */
+static const char *claimed_country(const gw_server *srv, const job *j, const gw_consignment *m, const char *kind) {
+  int back = !strcmp(kind, GW_KIND_RESPONSE) || !strcmp(kind, GW_KIND_SPS_ACK);
+  const char *c = back ? m->import_country : m->export_country;
+  if (!c) c = back ? m->destination_country : m->dispatch_country;
+  if (!c && j->req->identity->authenticated && j->req->identity->country[0]) c = j->req->identity->country;
+  return c ? c : srv->cfg->country;
+}
+
+/* Verifies the sender's XMLDSig signature when the document has one, and
+ * demands one where trust.require_signature says so. Problems go to the
+ * job (code signature_<reason>); a verified signature is described in
+ * j->signature for the answer and the envelope. Returns 1 when the document
+ * carries a verified signature. */
+static int verify_incoming(gw_server *srv, job *j, const gw_decoded *dec, const gw_consignment *m) {
+  int ki = gw_kind_index(dec->kind);
+  int required = ki >= 0 && (srv->require_sig & (1u << ki));
+  xmlNodePtr root = dec->doc ? xmlDocGetRootElement(dec->doc) : NULL;
+  int is_signed = root && xmlSecFindNode(root, xmlSecNodeSignature, xmlSecDSigNs);
+  if (!is_signed) {
+    if (required && dec->doc)
+      gw_problems_add(&j->problems, "signature_required", "error", 0, NULL,
+                      "a %s must carry its sender's XMLDSig signature (trust.require_signature)", dec->kind);
+    else if (required)
+      gw_problems_add(&j->problems, "signature_required", "error", 0, NULL,
+                      "a %s must carry its sender's XMLDSig signature (trust.require_signature), and the %s format "
+                      "cannot hold one: send the signed XML form",
+                      dec->kind, dec->adapter->name);
+    return 0;
+  }
+  const char *cc = claimed_country(srv, j, m, dec->kind);
+  const gw_trust_store *ts = trust_for(srv, cc);
+  if (!ts) {
+    gw_problems_add(&j->problems, "signature_untrusted", "error", 0, "Signature",
+                    "the document is signed, but this gateway has no trust store for %s (countries.%s.trust_store), "
+                    "so the signer cannot be trusted",
+                    cc, cc);
+    return 0;
+  }
+  gw_trust_opts o = {.country = cc, .crl_policy = srv->crl_policy};
+  gw_trust_result r;
+  gw_error e = {0};
+  int rc = gw_trust_verify_doc(ts, dec->doc, &o, &r, &e);
+  if (rc == GW_ECRYPTO || (rc == 0 && r.status != GW_TRUST_OK)) {
+    char code[64];
+    snprintf(code, sizeof(code), "signature_%s", gw_trust_status_code(r.status));
+    gw_problems_add(&j->problems, code, "error", 0, "Signature", "%s%s%s", r.message,
+                    r.signer[0] ? "; signer: " : "", r.signer);
+    return 0;
+  }
+  if (rc) {
+    gw_problems_add(&j->problems, "internal", "error", 0, "Signature", "signature verification failed: %s", e.msg);
+    return 0;
+  }
+  json_t *o2 = json_object(), *chain = json_array();
+  json_object_set_new(o2, "status", json_string("valid"));
+  json_object_set_new(o2, "signer", json_string(r.signer));
+  json_object_set_new(o2, "country", json_string(r.signer_country));
+  for (size_t i = 0; i < r.chain_len; i++) json_array_append_new(chain, json_string(r.chain[i]));
+  json_object_set_new(o2, "chain", chain);
+  json_object_set_new(o2, "algorithm", json_string(r.sig_alg));
+  json_object_set_new(o2, "digest", json_string(r.digest_alg));
+  json_object_set_new(o2, "c14n", json_string(r.c14n_alg));
+  free(j->signature);
+  j->signature = json_dumps(o2, JSON_COMPACT);
+  json_decref(o2);
+  return 1;
+}
+
+/* Moves the problems from index `from` on ahead of the earlier ones. */
+static void problems_to_front(gw_problems *p, size_t from) {
+  size_t k = p->n - from;
+  if (!k || !from) return;
+  gw_problem *tmp = malloc(k * sizeof(*tmp));
+  if (!tmp) return;
+  memcpy(tmp, p->items + from, k * sizeof(*tmp));
+  memmove(p->items + k, p->items, from * sizeof(*tmp));
+  memcpy(p->items, tmp, k * sizeof(*tmp));
+  free(tmp);
+}
+
 static void work_cb(uv_work_t *w) {
   job *j = w->data;
   gw_server *srv = j->srv;
@@ -246,6 +350,9 @@ static void work_cb(uv_work_t *w) {
     j->status = deny;
     goto reject;
   }
+  size_t before_sig = j->problems.n;
+  int sender_signed = verify_incoming(srv, j, &dec, m);
+  problems_to_front(&j->problems, before_sig); /* whether it is authentic comes before what it says */
   for (size_t i = 0; i < j->problems.n; i++)
     if (!strcmp(j->problems.items[i].severity, "error")) {
       j->status = 422;
@@ -262,8 +369,11 @@ static void work_cb(uv_work_t *w) {
   j->out_format = out_ad->name;
   xmlDocPtr to_sign = NULL;
   if (out_ad == dec.adapter) {
-    /* Same format: forward what was received, untouched, so nothing can be lost. */
-    if (dec.doc) to_sign = dec.doc;
+    /* Same format: forward what was received, untouched, so nothing can be
+     * lost. A document its sender signed keeps that signature alone (a
+     * second enveloped one would break the one-signature rule receivers
+     * verify by); the gateway's own signature then travels as a JWS. */
+    if (dec.doc && !sender_signed) to_sign = dec.doc;
     else payload = body, payload_len = len;
   } else {
     int er = gw_registry_encode(srv->formats, out_ad, m, 0, &enc, &j->problems);
@@ -316,10 +426,15 @@ static void work_cb(uv_work_t *w) {
       {"lmcgw-source-format", dec.adapter->name},
       {"lmcgw-received-at", j->received_at},
       {"content-type", out_ad->media_type},
-      {jws ? "lmcgw-jws" : "lmcgw-warnings", jws ? jws : warnings},
+      {"lmcgw-signature", j->signature}, /* the sender's verified signature, when there was one */
+      {"lmcgw-jws", jws},
       {"lmcgw-warnings", warnings},
   };
-  size_t nh = sizeof(h) / sizeof(h[0]) - (warnings ? 0 : 1) - (jws ? 0 : 1);
+  /* Optional headers last; drop the unset ones. */
+  size_t nh = 10;
+  if (j->signature) h[nh++] = h[10];
+  if (jws) h[nh++] = h[11];
+  if (warnings) h[nh++] = h[12];
   j->t_produced = uv_hrtime();
   gw_error err = {0};
   int pr = gw_kafka_produce(srv->kafka, j->topic, j->ucr, strlen(j->ucr), payload, payload_len, h, nh, j, &err);
@@ -352,6 +467,7 @@ static void job_free(job *j) {
   free(j->content_type);
   free(j->replay_key);
   free(j->receipt);
+  free(j->signature);
   free(j->ucr);
   free(j->dest);
   free(j);
@@ -393,6 +509,8 @@ static void job_finish(job *j) {
     json_object_set_new(o, "format", json_string(j->out_format));
     json_object_set_new(o, "source_format", json_string(j->in_format));
     if (j->receipt) json_object_set_new(o, "receipt", json_string(j->receipt));
+    json_t *sig = j->signature ? json_loads(j->signature, 0, NULL) : NULL;
+    if (sig) json_object_set_new(o, "signature", sig);
     if (j->problems.n) {
       /* Warnings (lossy fields, rule warnings) travel with the acceptance. */
       char *w = gw_problems_json(&j->problems, NULL);
@@ -683,6 +801,58 @@ static void on_signal(uv_signal_t *h, int signum) {
   check_drain(srv);
 }
 
+/* A directory holds trust material when it has a certificate or CRL file;
+ * an absent or empty one (like the repository's certs/CC placeholders) means
+ * no trust store for that country: its signed documents are refused. */
+static int has_trust_files(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int found = 0;
+  for (struct dirent *e; !found && (e = readdir(d));) {
+    const char *dot = strrchr(e->d_name, '.');
+    found = dot && (!strcmp(dot, ".pem") || !strcmp(dot, ".crt") || !strcmp(dot, ".cer") || !strcmp(dot, ".der") ||
+                    !strcmp(dot, ".crl"));
+  }
+  closedir(d);
+  return found;
+}
+
+static int load_trust(gw_server *srv, gw_error *err) {
+  gw_config *cfg = srv->cfg;
+  if (gw_trust_crl_policy_parse(cfg->crl_policy, &srv->crl_policy))
+    return GW_ERR(err, GW_ECONFIG, "trust.crl_policy: '%s' is neither soft nor hard", cfg->crl_policy);
+  for (const char *s = cfg->require_signature; s && *s;) {
+    while (*s == ' ' || *s == ',') s++;
+    size_t l = strcspn(s, ", ");
+    for (int k = 0; k < GW_K_COUNT; k++)
+      if ((l == 3 && !strncmp(s, "all", 3)) || (strlen(gw_kind_names[k]) == l && !strncmp(s, gw_kind_names[k], l)))
+        srv->require_sig |= 1u << k;
+    s += l;
+  }
+  for (size_t i = 0; i < cfg->n_countries; i++) {
+    const gw_country_profile *p = &cfg->countries[i];
+    if (!p->trust_store) continue;
+    char path[4096];
+    if (p->trust_store[0] == '/') snprintf(path, sizeof(path), "%s", p->trust_store);
+    else snprintf(path, sizeof(path), "%s/%s", gw_config_data_dir(), p->trust_store);
+    if (!has_trust_files(path)) {
+      gw_log(GW_LOG_INFO, "trust", "%s: no trust store (%s holds no certificates): documents signed in %s are refused",
+             p->code, path, p->code);
+      continue;
+    }
+    gw_error e = {0};
+    if (gw_trust_store_load(&srv->trust[srv->n_trust], path, &e))
+      return GW_ERR(err, GW_ECONFIG, "countries.%s.trust_store: %s", p->code, e.msg);
+    size_t a, o, c;
+    gw_trust_store_counts(srv->trust[srv->n_trust], &a, &o, &c);
+    gw_log(GW_LOG_INFO, "trust", "%s: %zu anchor(s), %zu other certificate(s), %zu CRL(s) from %s", p->code, a, o, c,
+           path);
+    snprintf(srv->trust_cc[srv->n_trust], sizeof(srv->trust_cc[0]), "%s", p->code);
+    srv->n_trust++;
+  }
+  return 0;
+}
+
 int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   static const gw_serve_options none = {0};
   if (!opt) opt = &none;
@@ -710,6 +880,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   if (!rc) rc = gw_registry_new(schema_dir, cfg, &srv->formats, err);
   if (!rc) rc = gw_registry_check_profiles(srv->formats, cfg, err);
   if (!rc) rc = gw_signer_load(&srv->signer, cfg->sign_key, cfg->sign_cert, cfg->sign_algorithm, err);
+  if (!rc) rc = load_trust(srv, err);
   if (!rc) rc = gw_kafka_producer_start(&srv->loop, cfg, on_delivery, &srv->kafka, err);
   gw_http_config hc = {
       .listen = opt->listen ? opt->listen : cfg->listen,
@@ -746,6 +917,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   int lc = uv_loop_close(&srv->loop);
   if (lc) gw_log(GW_LOG_WARN, "loop_close", "loop still has handles: %s", uv_strerror(lc));
   gw_signer_free(srv->signer);
+  for (size_t i = 0; i < srv->n_trust; i++) gw_trust_store_free(srv->trust[i]);
   gw_registry_free(srv->formats);
   gw_access_free(srv->access);
   free(srv);

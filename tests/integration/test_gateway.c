@@ -1,7 +1,7 @@
 /* End-to-end tests of `lmcgw serve` against a real Apache Kafka broker
  * (started by the CTest fixture, or by the test itself for the outage test),
  * over real HTTPS with client certificates. One test per process:
- *   test_gateway roundtrip | outage | shutdown | dev
+ *   test_gateway roundtrip | formats | access | hostile | signatures | outage | shutdown | dev
  * Environment: LMCGW_BIN, LMCGW_TEST_PKI (scripts/test-pki.sh output),
  * LMCGW_TEST_KAFKA_DIR (fixture broker dir with a bootstrap file),
  * LMCGW_TEST_KAFKA_SH (scripts/kafka.sh, for the outage test). */
@@ -96,9 +96,10 @@ static char *write_config_extra(const char *dir, const char *bootstrap, const ch
            "  - {root: MetaData, namespace: 'urn:wco:datamodel:WCO:DocumentMetaData-DMS:2',\n"
            "     xsd: %s/schemas/wco/lmcgw-dec-dms-2.xsd}\n"
            "countries:\n"
-           "  VN: {receives: {declaration: wco-dec}}\n%s",
+           "  VN: {receives: {declaration: wco-dec}, trust_store: %s/trust/VN}\n"
+           "  TH: {trust_store: %s/trust/TH}\n%s",
            prefix, dir, server_cert, server_key, ca, signer_key, signer_cert, produce_timeout_ms, prefix, bootstrap,
-           LMCGW_SOURCE_DIR, extra);
+           LMCGW_SOURCE_DIR, pki, pki, extra);
   return tu_write(dir, "lmcgw.yaml", text);
 }
 
@@ -152,6 +153,7 @@ typedef struct record {
   char *format; /* lmcgw-format header */
   char *jws;    /* lmcgw-jws header, for non-XML payloads */
   char *warnings;
+  char *signature; /* lmcgw-signature header: the sender's verified signature */
   char *value;
   size_t len;
   int32_t partition;
@@ -223,6 +225,7 @@ static size_t consume_all(const char *bootstrap, const char *topic, int wait_ms,
     if (h && !rd_kafka_header_get_last(h, "lmcgw-format", &v, &vl)) r->format = strndup(v, vl);
     if (h && !rd_kafka_header_get_last(h, "lmcgw-jws", &v, &vl)) r->jws = strndup(v, vl);
     if (h && !rd_kafka_header_get_last(h, "lmcgw-warnings", &v, &vl)) r->warnings = strndup(v, vl);
+    if (h && !rd_kafka_header_get_last(h, "lmcgw-signature", &v, &vl)) r->signature = strndup(v, vl);
     rd_kafka_message_destroy(m);
   }
   rd_kafka_destroy(rk);
@@ -235,6 +238,7 @@ static void records_free(record *r, size_t n) {
     free(r[i].format);
     free(r[i].jws);
     free(r[i].warnings);
+    free(r[i].signature);
     free(r[i].value);
   }
   free(r);
@@ -824,6 +828,84 @@ typedef struct hostile {
   const char *code;       /* expected first error code ("" when not checked) */
 } hostile;
 
+/* ---- signed documents, made with `lmcgw sign` and the test PKI ---------- */
+
+static const char *sigdir; /* where signed variants are written */
+
+/* examples/rel signed with the test PKI's certificate `who` (th-doc, ...). */
+static char *signed_example(const char *rel, const char *who, size_t *len) {
+  char in[1024], out[1024], cmd[4096];
+  snprintf(in, sizeof(in), "%s/examples/%s", LMCGW_SOURCE_DIR, rel);
+  snprintf(out, sizeof(out), "%s/%s-signed.xml", sigdir, who);
+  snprintf(cmd, sizeof(cmd), "'%s' sign --key '%s/%s.key' --cert '%s/%s.pem' -o '%s' '%s'", bin, pki, who, pki, who, out,
+           in);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "cannot sign %s as %s: %s\n", rel, who, cmd);
+    exit(2);
+  }
+  return tu_read(out, len);
+}
+
+/* Replaces the first occurrence of from (inside the document) with to. */
+static char *replace_once(char *doc, size_t *len, const char *from, const char *to) {
+  char *at = strstr(doc, from);
+  if (!at) {
+    fprintf(stderr, "'%s' not found in the signed document\n", from);
+    exit(2);
+  }
+  size_t fl = strlen(from), tl = strlen(to), head = (size_t)(at - doc);
+  char *n = malloc(*len - fl + tl + 1);
+  memcpy(n, doc, head);
+  memcpy(n + head, to, tl);
+  memcpy(n + head + tl, at + fl, *len - head - fl + 1);
+  *len = *len - fl + tl;
+  free(doc);
+  return n;
+}
+
+/* Signature wrapping: the signature is valid, but over a ds:Object inside
+ * it (URI="#orig"), while the certificate the gateway would process is
+ * content nobody signed. Made with the xmlsec1 command-line tool. */
+static char *wrapped_example(const char *rel, size_t *len) {
+  char in[1024], tmpl[1024], out[1024], cmd[4096];
+  snprintf(in, sizeof(in), "%s/examples/%s", LMCGW_SOURCE_DIR, rel);
+  size_t l;
+  char *doc = tu_read(in, &l);
+  char *end = doc ? strstr(doc, "</rsm:SPSCertificate>") : NULL;
+  if (!end) {
+    fprintf(stderr, "%s: no </rsm:SPSCertificate>\n", in);
+    exit(2);
+  }
+  static const char sig[] =
+      "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
+      "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
+      "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>"
+      "<ds:Reference URI=\"#orig\"><ds:Transforms><ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
+      "</ds:Transforms><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue/>"
+      "</ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data>"
+      "</ds:KeyInfo><ds:Object Id=\"orig\"><Decoy xmlns=\"urn:lmcgw:test\">what the signer signed</Decoy></ds:Object>"
+      "</ds:Signature>";
+  size_t head = (size_t)(end - doc), tl = strlen(sig);
+  char *t = malloc(l + tl + 1);
+  memcpy(t, doc, head);
+  memcpy(t + head, sig, tl);
+  memcpy(t + head + tl, end, l - head + 1);
+  free(doc);
+  snprintf(tmpl, sizeof(tmpl), "%s/wrap-template.xml", sigdir);
+  snprintf(out, sizeof(out), "%s/wrapped.xml", sigdir);
+  free(tu_write(sigdir, "wrap-template.xml", t));
+  free(t);
+  snprintf(cmd, sizeof(cmd),
+           "xmlsec1 --sign --privkey-pem '%s/th-doc.key,%s/th-doc.pem' --id-attr:Id "
+           "'http://www.w3.org/2000/09/xmldsig#:Object' --output '%s' '%s' 2>/dev/null",
+           pki, pki, out, tmpl);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "xmlsec1 could not sign the wrapping template: %s\n", cmd);
+    exit(2);
+  }
+  return tu_read(out, len);
+}
+
 static char *rep(const char *head, const char *unit, size_t n, const char *tail, size_t *len) {
   size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
   char *b = malloc(hl + ul * n + tl + 1), *w = b;
@@ -941,6 +1023,39 @@ static size_t hostile_cases(hostile *h, size_t max) {
   ADD("certificate without a role", "application/xml", t, len, NULL, R_NOROLE, 403, "forbidden");
   t = example("declarations/kh-vn-rice.xml", &len);
   ADD("customs system submitting for another country", "application/xml", t, len, NULL, R_CUSTOMS, 403, "forbidden");
+#define DURIAN_UCR "X-UCR: 6TH0105536000123-DUR0001\r\n"
+  /* Signatures: an SPS certificate must arrive signed by its country (trust.require_signature). */
+  t = example("sps/th-vn-durian-phyto.xml", &len);
+  ADD("unsigned SPS certificate where one is required", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422,
+      "signature_required");
+  t = replace_once(signed_example("sps/th-vn-durian-phyto.xml", "th-doc", &len), &len, ">17280<", ">17000<");
+  ADD("signed certificate, content changed after signing", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422,
+      "signature_digest_mismatch");
+  t = signed_example("sps/th-vn-durian-phyto.xml", "th-doc", &len);
+  {
+    char *sv = strstr(t, "SignatureValue>");
+    if (sv) sv[15] = sv[15] == 'A' ? 'B' : 'A';
+  }
+  ADD("signed certificate, signature value changed", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422,
+      "signature_signature_invalid");
+  t = signed_example("sps/th-vn-durian-phyto.xml", "th-expired", &len);
+  ADD("signer certificate expired (2021)", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422, "signature_expired");
+  t = signed_example("sps/th-vn-durian-phyto.xml", "th-revoked", &len);
+  ADD("signer certificate revoked (CRL)", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422, "signature_revoked");
+  t = signed_example("sps/th-vn-durian-phyto.xml", "self-doc", &len);
+  ADD("self-signed signer certificate", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422, "signature_untrusted");
+  t = signed_example("sps/th-vn-durian-phyto.xml", "vn-doc", &len);
+  ADD("Thai certificate signed under Vietnam's CA", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422,
+      "signature_untrusted");
+  t = signed_example("sps/th-vn-durian-phyto.xml", "th-vnsubject", &len);
+  ADD("signer of another country under the right CA", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422,
+      "signature_wrong_country");
+  t = signed_example("sps/th-vn-durian-phyto.xml", "th-nokeyusage", &len);
+  ADD("signer certificate not for signing", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422, "signature_key_usage");
+  t = wrapped_example("sps/th-vn-durian-phyto.xml", &len);
+  ADD("signature wrapping (reference to a ds:Object)", "application/xml", t, len, DURIAN_UCR, R_TRADER, 422,
+      "signature_wrapping");
+#undef DURIAN_UCR
   /* Raw requests: the HTTP layer's own defences. */
   t = LIT("POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Ty", &len);
   ADD("slow headers (never finished)", NULL, t, len, NULL, R_TRADER, 408, "");
@@ -969,7 +1084,8 @@ static int test_hostile(void) {
   char *dir = tu_mkdtemp("it-hostile"), prefix[64], log[600];
   snprintf(prefix, sizeof(prefix), "ho%d%lld", getpid(), tp_now_ms() % 100000);
   snprintf(log, sizeof(log), "%s/gateway.log", dir);
-  char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "");
+  char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "trust:\n  require_signature: sps_certificate\n");
+  sigdir = dir;
   /* Slow clients are cut off after a second here. */
   size_t cl;
   char *patched = tu_read(cfg, &cl);
@@ -1025,9 +1141,71 @@ static int test_hostile(void) {
   return failures ? 1 : 0;
 }
 
+/* A certificate signed by the exporting country's plant-protection service:
+ * verified against that country's trust store, the outcome in the answer
+ * and the envelope, and the document forwarded byte for byte, its
+ * signature intact (the gateway's own signature travels as a JWS). */
+static int test_signatures(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-signatures"), prefix[64], log[600];
+  snprintf(prefix, sizeof(prefix), "sg%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "trust:\n  require_signature: sps_certificate\n");
+  sigdir = dir;
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+  size_t len;
+  char *body = signed_example("sps/th-vn-durian-phyto.xml", "th-doc", &len);
+  tc_response r;
+  REQUIRE(!post(port, client_cert, client_key, "application/xml", body, len, "X-UCR: 6TH0105536000123-DUR0001\r\n", &r),
+          "post: %s", r.error);
+  CHECK(r.status == 202, "signed certificate: %d %s", r.status, r.body);
+  json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+  json_t *sig = j ? json_object_get(j, "signature") : NULL;
+  CHECK(sig && json_str(sig, "status") && !strcmp(json_str(sig, "status"), "valid"), "signature in %s", r.body);
+  CHECK(sig && json_str(sig, "signer") && strstr(json_str(sig, "signer"), "CN=TH NPPO signer"), "signer in %s", r.body);
+  CHECK(sig && json_str(sig, "country") && !strcmp(json_str(sig, "country"), "TH"), "country in %s", r.body);
+  CHECK(sig && json_array_size(json_object_get(sig, "chain")) == 1, "chain up to the TH root in %s", r.body);
+  CHECK(sig && json_str(sig, "algorithm") && !strcmp(json_str(sig, "algorithm"), "ecdsa-sha256"), "algorithm in %s",
+        r.body);
+  char id[64] = "";
+  if (j && json_str(j, "id")) snprintf(id, sizeof(id), "%s", json_str(j, "id"));
+  json_decref(j);
+  tc_response_free(&r);
+  char topic[200];
+  snprintf(topic, sizeof(topic), "%s.VN.sps_certificate", prefix);
+  record *recs;
+  size_t n = consume_all(bootstrap, topic, 3000, &recs);
+  record *rec = find_record(recs, n, id);
+  CHECK(rec != NULL, "no record %s in %s", id, topic);
+  if (rec) {
+    CHECK(rec->len == len && !memcmp(rec->value, body, len), "the signed certificate is forwarded byte for byte");
+    CHECK(rec->signature && strstr(rec->signature, "TH NPPO signer"), "lmcgw-signature header: %s",
+          rec->signature ? rec->signature : "(none)");
+    CHECK(rec->jws && strstr(rec->jws, ".."), "the gateway's detached JWS travels with it");
+    char *xml = tu_write(dir, "routed.xml", rec->value), cmd[2048];
+    snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --trusted-pem '%s/trust/TH/root.pem' '%s' >>'%s' 2>&1", pki, xml, log);
+    CHECK(system(cmd) == 0, "xmlsec1 verifies the sender's signature on what was routed (see %s)", log);
+    snprintf(cmd, sizeof(cmd), "'%s' verify --trust '%s/trust/TH' --country TH '%s' >>'%s' 2>&1", bin, pki, xml, log);
+    CHECK(system(cmd) == 0, "lmcgw verify accepts it with the TH trust store (see %s)", log);
+    free(xml);
+  }
+  records_free(recs, n);
+  free(body);
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: test_gateway roundtrip|formats|outage|shutdown|dev\n");
+    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|outage|shutdown|dev\n");
     return 2;
   }
   bin = env_or_die("LMCGW_BIN");
@@ -1041,6 +1219,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "formats")) rc = test_formats();
   else if (!strcmp(argv[1], "access")) rc = test_access();
   else if (!strcmp(argv[1], "hostile")) rc = test_hostile();
+  else if (!strcmp(argv[1], "signatures")) rc = test_signatures();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;
