@@ -344,13 +344,20 @@ static void adapter_asycuda_party(as_dec *d, xmlNodePtr code, xmlNodePtr block, 
     last--;
     adapter_asycuda_nomem(d, gw_model_set(&pt->address.city, line[last], (long)len[last]));
   }
-  char joined[1024] = "";
-  for (size_t i = first; i < last; i++) {
+  size_t total = 1;
+  for (size_t i = first; i < last; i++) total += len[i] + 2;
+  char *joined = malloc(total);
+  if (joined) joined[0] = 0;
+  else adapter_asycuda_nomem(d, GW_ENOMEM);
+  for (size_t i = first, o = 0; joined && i < last; i++) {
     if (!len[i]) continue;
-    size_t o = strlen(joined);
-    snprintf(joined + o, sizeof(joined) - o, "%s%.*s", o ? ", " : "", (int)len[i], line[i]);
+    if (o) memcpy(joined + o, ", ", 2), o += 2;
+    memcpy(joined + o, line[i], len[i]);
+    o += len[i];
+    joined[o] = 0;
   }
-  adapter_asycuda_nomem(d, gw_model_set(&pt->address.line, joined, -1));
+  if (joined && last > first) adapter_asycuda_nomem(d, gw_model_set(&pt->address.line, joined, -1));
+  free(joined);
   free(raw);
 }
 
