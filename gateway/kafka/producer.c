@@ -24,6 +24,10 @@ struct gw_kafka_producer {
   uv_cond_t cond;
   int stopping;
   atomic_int ready;
+  char *mock_bootstrap;
+  uv_mutex_t topics_mu; /* grouped topics, created on first use */
+  rd_kafka_topic_t *grouped[8];
+  size_t n_grouped;
 };
 
 static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -143,6 +147,7 @@ int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_d
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(p->rk);
     const char *bs = mc ? rd_kafka_mock_cluster_bootstraps(mc) : NULL;
     if (bs) {
+      p->mock_bootstrap = strdup(bs);
       gw_log(GW_LOG_INFO, "kafka_mock", "in-process mock cluster at %s", bs);
       char path[1024];
       snprintf(path, sizeof(path), "%s/mock-bootstrap", cfg->state_dir);
@@ -159,6 +164,7 @@ int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_d
   p->poll.data = p;
   uv_poll_start(&p->poll, UV_READABLE, on_poll);
   uv_mutex_init(&p->mu);
+  uv_mutex_init(&p->topics_mu);
   uv_cond_init(&p->cond);
   uv_thread_create(&p->prober, prober_main, p);
   *out = p;
@@ -182,6 +188,75 @@ int gw_kafka_produce(gw_kafka_producer *p, const char *topic, const char *key, s
   return 0;
 }
 
+const char *gw_kafka_mock_bootstrap(gw_kafka_producer *p) { return p->mock_bootstrap; }
+
+static int32_t grouped_partitioner(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t partition_cnt,
+                                   void *rkt_opaque, void *msg_opaque) {
+  const char *bar = key ? memchr(key, '|', keylen) : NULL;
+  size_t n = bar ? (size_t)(bar - (const char *)key) : keylen;
+  return rd_kafka_msg_partitioner_murmur2(rkt, key, n, partition_cnt, rkt_opaque, msg_opaque);
+}
+
+static rd_kafka_topic_t *grouped_topic(gw_kafka_producer *p, const char *name) {
+  rd_kafka_topic_t *t = NULL;
+  uv_mutex_lock(&p->topics_mu);
+  for (size_t i = 0; i < p->n_grouped && !t; i++)
+    if (!strcmp(rd_kafka_topic_name(p->grouped[i]), name)) t = p->grouped[i];
+  if (!t && p->n_grouped < sizeof(p->grouped) / sizeof(p->grouped[0])) {
+    rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
+    rd_kafka_topic_conf_set_partitioner_cb(tc, grouped_partitioner);
+    t = rd_kafka_topic_new(p->rk, name, tc);
+    if (t) p->grouped[p->n_grouped++] = t;
+  }
+  uv_mutex_unlock(&p->topics_mu);
+  return t;
+}
+
+int gw_kafka_produce_grouped(gw_kafka_producer *p, const char *topic, const char *key, size_t key_len,
+                             const void *value, size_t value_len, gw_error *err) {
+  rd_kafka_topic_t *t = grouped_topic(p, topic);
+  if (!t) return GW_ERR(err, GW_EKAFKA, "cannot open topic %s", topic);
+  rd_kafka_resp_err_t e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t), RD_KAFKA_V_KEY(key, key_len),
+                                            RD_KAFKA_V_VALUE((void *)value, value_len),
+                                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(NULL),
+                                            RD_KAFKA_V_END);
+  if (e) return GW_ERR(err, GW_EKAFKA, "kafka refused the record for %s: %s", topic, rd_kafka_err2str(e));
+  return 0;
+}
+
+int gw_kafka_create_topic(gw_kafka_producer *p, const char *name, int partitions, int compact, int timeout_ms,
+                          gw_error *err) {
+  char es[512];
+  rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, partitions, -1, es, sizeof(es));
+  if (!nt) return GW_ERR(err, GW_EKAFKA, "topic %s: %s", name, es);
+  if (compact) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+  rd_kafka_queue_t *q = rd_kafka_queue_new(p->rk);
+  rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(p->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(o, timeout_ms, es, sizeof(es));
+  rd_kafka_AdminOptions_set_request_timeout(o, timeout_ms, es, sizeof(es));
+  rd_kafka_CreateTopics(p->rk, &nt, 1, o, q);
+  rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+  int rc = 0;
+  if (!ev) {
+    rc = GW_ERR(err, GW_EKAFKA, "creating topic %s: no answer in %d ms", name, timeout_ms);
+  } else if (rd_kafka_event_error(ev)) {
+    rc = GW_ERR(err, GW_EKAFKA, "creating topic %s: %s", name, rd_kafka_event_error_string(ev));
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t **r = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    for (size_t i = 0; i < n && !rc; i++) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(r[i]);
+      if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        rc = GW_ERR(err, GW_EKAFKA, "creating topic %s: %s", name, rd_kafka_topic_result_error_string(r[i]));
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(o);
+  rd_kafka_NewTopic_destroy(nt);
+  rd_kafka_queue_destroy(q);
+  return rc;
+}
+
 size_t gw_kafka_inflight(gw_kafka_producer *p) {
   int n = rd_kafka_outq_len(p->rk);
   return n > 0 ? (size_t)n : 0;
@@ -193,6 +268,7 @@ static void on_poll_closed(uv_handle_t *h) {
   gw_kafka_producer *p = h->data;
   close(p->pipefd[0]);
   close(p->pipefd[1]);
+  free(p->mock_bootstrap);
   free(p);
 }
 
@@ -208,10 +284,12 @@ void gw_kafka_producer_close(gw_kafka_producer *p, int timeout_ms) {
   if (e) gw_log(GW_LOG_ERROR, "kafka_flush", "%d message(s) not acknowledged at shutdown: %s",
                 rd_kafka_outq_len(p->rk), rd_kafka_err2str(e));
   drain(p);
+  for (size_t i = 0; i < p->n_grouped; i++) rd_kafka_topic_destroy(p->grouped[i]);
   rd_kafka_queue_io_event_enable(p->mainq, -1, NULL, 0);
   rd_kafka_queue_destroy(p->mainq);
   rd_kafka_destroy(p->rk);
   uv_mutex_destroy(&p->mu);
+  uv_mutex_destroy(&p->topics_mu);
   uv_cond_destroy(&p->cond);
   uv_poll_stop(&p->poll);
   uv_close((uv_handle_t *)&p->poll, on_poll_closed);

@@ -40,6 +40,27 @@ int gw_kafka_produce(gw_kafka_producer *p, const char *topic, const char *key, s
                      const void *value, size_t value_len, const gw_kafka_header *headers, size_t n_headers,
                      void *opaque, gw_error *err);
 
+/* Creates topic name when it does not exist (Admin API, waits up to
+ * timeout_ms): partitions, replication factor -1 (the broker's default), and
+ * cleanup.policy=compact when compact is set. An existing topic is fine
+ * (its settings are left alone; 0 is returned). For start-up, before the
+ * loop runs. */
+int gw_kafka_create_topic(gw_kafka_producer *p, const char *name, int partitions, int compact, int timeout_ms,
+                          gw_error *err);
+
+/* Like gw_kafka_produce, fire-and-forget (no delivery callback), for records
+ * whose key is "<partition key>|<rest>": the partition is chosen from the
+ * part before the first '|' alone (murmur2, as Kafka's default partitioner),
+ * so records about one consignment stay in one partition, in order, while
+ * their keys differ (a compacted topic then keeps every one). */
+int gw_kafka_produce_grouped(gw_kafka_producer *p, const char *topic, const char *key, size_t key_len,
+                             const void *value, size_t value_len, gw_error *err);
+
+/* The bootstrap address of the in-process mock cluster (gateway.mock_kafka),
+ * for the gateway's own consumers; NULL with a real cluster. Static while
+ * the producer lives. */
+const char *gw_kafka_mock_bootstrap(gw_kafka_producer *p);
+
 /* Messages produced and not yet acknowledged or failed. */
 size_t gw_kafka_inflight(gw_kafka_producer *p);
 /* 1 when a metadata request answered within the last check (every 2 s). */
