@@ -66,6 +66,10 @@ static const key_def keys[] = {
    "declaration, response, sps_certificate, sps_acknowledgement; or all); signed documents are always verified"},
   {"trust.crl_policy", KT_STR, "soft", OFF(crl_policy), 0, 0,
    "soft: a signer whose issuing CA has no CRL in the trust store is accepted; hard: refused"},
+  {"ingest.enabled", KT_BOOL, "true", OFF(ingest_enabled), 0, 0,
+   "consume <prefix>.in (national systems publish there) as the consumer group <prefix>.ingest.<country>"},
+  {"ingest.batch", KT_UINT, "100", OFF(ingest_batch), 1, 10000,
+   "records per Kafka transaction (routed messages, dead letters, results and offsets commit together)"},
   {"routing.topic_prefix", KT_STR, "lmcgw", OFF(topic_prefix), 0, 0, "prefix of every Kafka topic"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -101,6 +101,9 @@ typedef struct gw_config {
   /* trust */
   char *require_signature; /* comma-separated kinds that must arrive signed, "all", or "" */
   char *crl_policy;        /* "soft" or "hard" */
+  /* ingest from <prefix>.in */
+  int ingest_enabled;
+  unsigned ingest_batch;
   /* kafka */
   char *topic_prefix;
   int kafka_mock;          /* librdkafka's in-process mock cluster (dev only) */

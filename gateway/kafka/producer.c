@@ -227,6 +227,12 @@ int gw_kafka_produce_grouped(gw_kafka_producer *p, const char *topic, const char
 int gw_kafka_create_topic(gw_kafka_producer *p, const char *name, int partitions, int compact, int timeout_ms,
                           gw_error *err) {
   char es[512];
+  rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(p->rk);
+  if (mc) {
+    /* The mock cluster has no controller to ask; it is told directly. */
+    rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, name, partitions, 1);
+    return e ? GW_ERR(err, GW_EKAFKA, "creating topic %s in the mock cluster: %s", name, rd_kafka_err2str(e)) : 0;
+  }
   rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, partitions, -1, es, sizeof(es));
   if (!nt) return GW_ERR(err, GW_EKAFKA, "topic %s: %s", name, es);
   if (compact) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "kafka/conf.h"
 
 #define BATCH 512
 #define MAX_PARTS 1024
@@ -25,23 +26,6 @@ struct gw_kafka_tail {
   int32_t eofs;
   int caught_up;
 };
-
-/* Client settings that concern the connection, not producing: the rest of
- * kafka.* (acks, linger.ms...) means nothing to a consumer. */
-static int connection_key(const char *k) {
-  static const char *const prefixes[] = {"bootstrap.servers", "security.", "ssl.", "sasl.", "socket.", "reconnect.",
-                                         "client.rack", "broker.", "topic.metadata.", "api.version", NULL};
-  for (const char *const *p = prefixes; *p; p++)
-    if (!strncmp(k, *p, strlen(*p))) return 1;
-  return 0;
-}
-
-static int set(rd_kafka_conf_t *c, const char *k, const char *v, gw_error *err) {
-  char es[512];
-  if (rd_kafka_conf_set(c, k, v, es, sizeof(es)) != RD_KAFKA_CONF_OK)
-    return GW_ERR(err, GW_ECONFIG, "kafka.%s: %s", k, es);
-  return 0;
-}
 
 /* Assigns the partitions beyond t->known, each from its start offset. */
 static int assign_new(gw_kafka_tail *t, int timeout_ms) {
@@ -125,21 +109,18 @@ int gw_kafka_tail_start(const gw_config *cfg, const char *bootstrap, const char 
     return GW_ERR(err, GW_ENOMEM, "out of memory");
   }
   t->cb = *cb;
-  rd_kafka_conf_t *c = rd_kafka_conf_new();
   char cid[300];
   snprintf(cid, sizeof(cid), "%s-tail", cfg->instance_id);
-  int rc = set(c, "client.id", cid, err);
-  for (size_t i = 0; i < cfg->n_kafka && !rc; i++)
-    if (connection_key(cfg->kafka[i].key)) rc = set(c, cfg->kafka[i].key, cfg->kafka[i].value, err);
-  if (!rc && bootstrap) rc = set(c, "bootstrap.servers", bootstrap, err);
+  rd_kafka_conf_t *c = gw_kafka_client_conf(cfg, "tail", bootstrap, err);
+  int rc = c ? 0 : GW_ECONFIG;
   /* A group id is required by the consumer API; it is never joined (the
    * partitions are assigned, not subscribed) and nothing is committed. */
-  if (!rc) rc = set(c, "group.id", cid, err);
-  if (!rc) rc = set(c, "enable.auto.commit", "false", err);
-  if (!rc) rc = set(c, "enable.partition.eof", "true", err);
-  if (!rc) rc = set(c, "isolation.level", "read_committed", err);
+  if (!rc) rc = gw_kafka_conf_set(c, "group.id", cid, err);
+  if (!rc) rc = gw_kafka_conf_set(c, "enable.auto.commit", "false", err);
+  if (!rc) rc = gw_kafka_conf_set(c, "enable.partition.eof", "true", err);
+  if (!rc) rc = gw_kafka_conf_set(c, "isolation.level", "read_committed", err);
   if (rc) {
-    rd_kafka_conf_destroy(c);
+    if (c) rd_kafka_conf_destroy(c);
     free(t->topic);
     free(t);
     return rc;

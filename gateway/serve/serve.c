@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/ids.h"
 #include "core/log.h"
 #include "http/http.h"
 #include "kafka/producer.h"
@@ -24,6 +25,7 @@
 #include "adapters/registry.h"
 #include "model/json.h"
 #include "pipeline/process.h"
+#include "serve/ingest.h"
 
 
 typedef struct gw_server {
@@ -34,6 +36,7 @@ typedef struct gw_server {
   gw_access *access;   /* rate limits and replays: loop thread only */
   gw_role anon_role;
   gw_kafka_producer *kafka;
+  gw_ingest *ingest;   /* <prefix>.in, on a thread of its own; NULL when off */
   gw_http_server *http;
   uv_signal_t sig[2];
   int signals;
@@ -63,29 +66,6 @@ typedef struct job {
   int32_t partition;
   int64_t offset;
 } job;
-
-void gw_uuid4(char out[37]) {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) {
-    /* RAND_bytes failing means the CSPRNG is unusable; ids must still differ. */
-    uint64_t t = uv_hrtime();
-    memcpy(b, &t, 8);
-    memcpy(b + 8, &b, sizeof(void *) < 8 ? sizeof(void *) : 8);
-  }
-  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-           b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
-static void now_iso(char out[64]) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
 
 /* ---- answers ------------------------------------------------------------- */
 
@@ -422,7 +402,7 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   j->role = role;
   j->replay_key = replay_key;
   gw_uuid4(j->id);
-  now_iso(j->received_at);
+  gw_now_rfc3339(j->received_at);
   j->hdr_ucr = header_copy(req, "x-ucr");
   j->hdr_dest = header_copy(req, "x-destination");
   j->content_type = format_hint(ct);
@@ -519,6 +499,10 @@ static void on_signal(uv_signal_t *h, int signum) {
          srv->inflight);
   srv->draining = 1;
   if (srv->http) gw_http_server_stop_accepting(srv->http);
+  /* Ingest stops between transactions: what it consumed is committed with
+   * its outputs, or read again by another instance. */
+  gw_ingest_stop(srv->ingest);
+  srv->ingest = NULL;
   check_drain(srv);
 }
 
@@ -565,6 +549,26 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   };
   if (!rc) rc = gw_http_server_start(&srv->loop, &hc, on_request, srv, &srv->http, err);
   if (!rc) {
+    /* Topics the gateway reads must exist before it subscribes (a missing
+     * one is an error every poll); the status topic must be compacted. Where
+     * an operator made them already, they stay as they are. */
+    char t[200];
+    struct {
+      const char *suffix;
+      int compact;
+    } need[] = {{"in", 0}, {"status", 1}};
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+      gw_error te = {0};
+      snprintf(t, sizeof(t), "%s.%s", cfg->topic_prefix, need[i].suffix);
+      if (gw_kafka_create_topic(srv->kafka, t, 6, need[i].compact, 10000, &te))
+        gw_log(GW_LOG_WARN, "topics", "%s (the gateway goes on; create it by hand if it stays missing)", te.msg);
+    }
+  }
+  if (!rc && cfg->ingest_enabled) {
+    gw_ingest_options io = {.bootstrap = gw_kafka_mock_bootstrap(srv->kafka)};
+    rc = gw_ingest_start(cfg, &srv->pipe, &io, &srv->ingest, err);
+  }
+  if (!rc) {
     for (int i = 0; i < 2; i++) {
       uv_signal_init(&srv->loop, &srv->sig[i]);
       srv->sig[i].data = srv;
@@ -577,6 +581,8 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     uv_run(&srv->loop, UV_RUN_DEFAULT);
     if (srv->forced) return GW_ECANCELED; /* threads may still run: leave everything */
   } else {
+    gw_ingest_stop(srv->ingest);
+    if (srv->http) gw_http_server_close(srv->http, NULL, NULL);
     if (srv->kafka) gw_kafka_producer_close(srv->kafka, 0);
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
   }

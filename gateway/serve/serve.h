@@ -24,7 +24,4 @@ typedef struct gw_serve_options {
  * caller should then leave at once without cleaning up), or a start-up error. */
 int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err);
 
-/* Makes a random (version 4) UUID string into out[37]. */
-void gw_uuid4(char out[37]);
-
 #endif

@@ -1,7 +1,7 @@
 /* End-to-end tests of `lmcgw serve` against a real Apache Kafka broker
  * (started by the CTest fixture, or by the test itself for the outage test),
  * over real HTTPS with client certificates. One test per process:
- *   test_gateway roundtrip | formats | access | hostile | signatures | outage | shutdown | dev
+ *   test_gateway roundtrip | formats | access | hostile | signatures | ingest | outage | shutdown | dev
  * Environment: LMCGW_BIN, LMCGW_TEST_PKI (scripts/test-pki.sh output),
  * LMCGW_TEST_KAFKA_DIR (fixture broker dir with a bootstrap file),
  * LMCGW_TEST_KAFKA_SH (scripts/kafka.sh, for the outage test). */
@@ -1203,9 +1203,118 @@ static int test_signatures(void) {
   return failures ? 1 : 0;
 }
 
+/* Publishes records to topic (key, value, content type) and waits for them. */
+static int publish(const char *bootstrap, const char *topic, const char *key, const char *value, size_t len,
+                   const char *ctype, int n) {
+  char es[512];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  rd_kafka_conf_set(c, "bootstrap.servers", bootstrap, es, sizeof(es));
+  rd_kafka_conf_set(c, "enable.idempotence", "true", es, sizeof(es));
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, es, sizeof(es));
+  if (!rk) return -1;
+  for (int i = 0; i < n; i++) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "content-type", -1, ctype, -1);
+    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE((void *)value, len),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+  }
+  int rc = rd_kafka_flush(rk, 15000) ? -1 : 0;
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
+/* Distinct message ids among records; *dups counts ids seen twice. */
+static size_t distinct_ids(record *r, size_t n, size_t *dups) {
+  size_t d = 0, k = 0;
+  for (size_t i = 0; i < n; i++) {
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++) seen = r[i].id && r[j].id && !strcmp(r[i].id, r[j].id);
+    if (seen) d++;
+    else k++;
+  }
+  *dups = d;
+  return k;
+}
+
+/* National systems publish to <prefix>.in; the gateway processes each record
+ * like an HTTP submission, in Kafka transactions with the consumed offsets.
+ * Killed with SIGKILL midway and started again, it routes every valid record
+ * exactly once and dead-letters every invalid one exactly once. */
+static int test_ingest(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-ingest"), prefix[64], log[600], topic[200];
+  snprintf(prefix, sizeof(prefix), "in%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "ingest:\n  batch: 4\n");
+  int port = tp_free_port();
+  pid_t pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway start");
+  size_t vl, il;
+  char *valid = example("declarations/th-vn-durian-export.xml", &vl);
+  char *invalid = example("invalid/schema-invalid.xml", &il);
+  enum { N_VALID = 24, N_INVALID = 6 };
+  snprintf(topic, sizeof(topic), "%s.in", prefix);
+  REQUIRE(!publish(bootstrap, topic, "6TH0105536000123-DUR0001", valid, vl, "application/xml", N_VALID / 2), "publish");
+  REQUIRE(!publish(bootstrap, topic, "BAD-1", invalid, il, "application/xml", N_INVALID), "publish");
+  REQUIRE(!publish(bootstrap, topic, "6TH0105536000123-DUR0001", valid, vl, "application/xml", N_VALID / 2), "publish");
+  char results[220];
+  snprintf(results, sizeof(results), "%s.in.results", prefix);
+  record *recs;
+  size_t dups, n, before = 0;
+  /* Kill it once it has committed something: the rest is in flight. */
+  for (long long stop_at = tp_now_ms() + 30000; tp_now_ms() < stop_at && before == 0;) {
+    n = consume_all(bootstrap, results, 100, &recs);
+    before = distinct_ids(recs, n, &dups);
+    records_free(recs, n);
+  }
+  kill(pid, SIGKILL);
+  tp_stop(pid, 0, 5000);
+  n = consume_all(bootstrap, results, 3000, &recs);
+  before = distinct_ids(recs, n, &dups);
+  records_free(recs, n);
+  fprintf(stderr, "ingest: %zu of %d records committed before SIGKILL\n", before, N_VALID + N_INVALID);
+  pid = start_gateway(cfg, port, log);
+  REQUIRE(pid > 0, "gateway restart");
+  long long end = tp_now_ms() + 60000;
+  size_t done = 0;
+  while (tp_now_ms() < end && done < N_VALID + N_INVALID) {
+    n = consume_all(bootstrap, results, 3000, &recs);
+    done = distinct_ids(recs, n, &dups);
+    records_free(recs, n);
+    if (done < N_VALID + N_INVALID) usleep(500000);
+  }
+  CHECK(done == N_VALID + N_INVALID, "results for %zu of %d records", done, N_VALID + N_INVALID);
+  n = consume_all(bootstrap, results, 3000, &recs);
+  CHECK(distinct_ids(recs, n, &dups) == N_VALID + N_INVALID && dups == 0, "each record answered once: %zu duplicates",
+        dups);
+  records_free(recs, n);
+  char routed[200];
+  snprintf(routed, sizeof(routed), "%s.VN.declaration", prefix);
+  n = consume_all(bootstrap, routed, 3000, &recs);
+  size_t k = distinct_ids(recs, n, &dups);
+  CHECK(k == N_VALID && dups == 0, "routed: %zu distinct, %zu duplicates, want %d and 0", k, dups, N_VALID);
+  records_free(recs, n);
+  char dlq[200];
+  snprintf(dlq, sizeof(dlq), "%s.dlq", prefix);
+  n = consume_all(bootstrap, dlq, 3000, &recs);
+  k = distinct_ids(recs, n, &dups);
+  CHECK(k == N_INVALID && dups == 0, "dead letters: %zu distinct, %zu duplicates, want %d and 0", k, dups, N_INVALID);
+  records_free(recs, n);
+  free(valid);
+  free(invalid);
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|outage|shutdown|dev\n");
+    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|ingest|outage|shutdown|dev\n");
     return 2;
   }
   bin = env_or_die("LMCGW_BIN");
@@ -1220,6 +1329,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "access")) rc = test_access();
   else if (!strcmp(argv[1], "hostile")) rc = test_hostile();
   else if (!strcmp(argv[1], "signatures")) rc = test_signatures();
+  else if (!strcmp(argv[1], "ingest")) rc = test_ingest();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;

@@ -1,0 +1,35 @@
+#include "kafka/conf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int gw_kafka_conf_set(rd_kafka_conf_t *c, const char *key, const char *value, gw_error *err) {
+  char es[512];
+  if (rd_kafka_conf_set(c, key, value, es, sizeof(es)) != RD_KAFKA_CONF_OK)
+    return GW_ERR(err, GW_ECONFIG, "kafka.%s: %s", key, es);
+  return 0;
+}
+
+static int client_key(const char *k) {
+  static const char *const prefixes[] = {"bootstrap.servers", "security.", "ssl.", "sasl.", "socket.", "reconnect.",
+                                         "client.rack", "broker.", "topic.metadata.", "api.version", "session.timeout.ms",
+                                         "heartbeat.interval.ms", "max.poll.interval.ms", NULL};
+  for (const char *const *p = prefixes; *p; p++)
+    if (!strncmp(k, *p, strlen(*p))) return 1;
+  return 0;
+}
+
+rd_kafka_conf_t *gw_kafka_client_conf(const gw_config *cfg, const char *role, const char *bootstrap, gw_error *err) {
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  char cid[300];
+  snprintf(cid, sizeof(cid), "%s-%s", cfg->instance_id, role);
+  int rc = gw_kafka_conf_set(c, "client.id", cid, err);
+  for (size_t i = 0; i < cfg->n_kafka && !rc; i++)
+    if (client_key(cfg->kafka[i].key)) rc = gw_kafka_conf_set(c, cfg->kafka[i].key, cfg->kafka[i].value, err);
+  if (!rc && bootstrap) rc = gw_kafka_conf_set(c, "bootstrap.servers", bootstrap, err);
+  if (rc) {
+    rd_kafka_conf_destroy(c);
+    return NULL;
+  }
+  return c;
+}
