@@ -466,7 +466,7 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
   }
   if (n_events == 0) goto out; /* cannot happen: a dirty message has an event */
 
-  qsort(hs.v, hs.n, sizeof(char *), cmp_str);
+  if (hs.n) qsort(hs.v, hs.n, sizeof(char *), cmp_str);
   m.perishable |= gw_status_perishable((const char *const *)hs.v, hs.n);
   json_t *ja = json_array();
   for (size_t i = 0; ja && i < hs.n; i++) json_array_append_new(ja, json_string(hs.v[i]));
@@ -827,7 +827,7 @@ static int compute_shipment(gw_status_store *s, const char *ucr, ship *sh, gw_er
     if (*m->submitter && !strv_has(&sh->submitters, m->submitter) && strv_push(&sh->submitters, m->submitter))
       return GW_ERR(err, GW_ENOMEM, "out of memory");
   }
-  qsort(sh->submitters.v, sh->submitters.n, sizeof(char *), cmp_str);
+  if (sh->submitters.n) qsort(sh->submitters.v, sh->submitters.n, sizeof(char *), cmp_str);
   sh->origin = sh->decl && *sh->decl->origin ? sh->decl->origin : "";
   sh->destination = sh->decl && *sh->decl->destination ? sh->decl->destination : "";
   for (size_t i = 0; i < sh->n_docs; i++) {
@@ -1168,7 +1168,7 @@ static int timeline(gw_status_store *s, const ship *sh, json_t **out, gw_error *
   }
   json_t *a = json_array();
   if (!rc && !a) rc = GW_ERR(err, GW_ENOMEM, "out of memory");
-  if (!rc) qsort(v, n, sizeof(*v), cmp_tl);
+  if (!rc && n) qsort(v, n, sizeof(*v), cmp_tl);
   for (size_t i = 0; i < n; i++) {
     if (!rc) json_array_append(a, v[i].o);
     json_decref(v[i].o);
