@@ -1,0 +1,1 @@
+lmcgw_unit(status)
