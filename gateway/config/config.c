@@ -55,6 +55,9 @@ static const key_def keys[] = {
    "messages in processing at once; more get 503 at once"},
   {"access.anonymous_role", KT_STR, "none", OFF(anon_role), 0, 0,
    "role of a client without a certificate: none (refused with 401), customs-system, trader, inspector, admin"},
+  {"access.anonymous_reader", KT_STR, "none", OFF(anon_reader), 0, 0,
+   "role of a client without a certificate when it reads status (GET /v1/..., the inspector page): none (401) or a "
+   "role; --dev uses admin"},
   {"access.rate_limit", KT_UINT, "200", OFF(rate_limit), 0, 1000000,
    "messages per second per identity (certificate subject, or address without one); 0 = no limit; over it: 429"},
   {"access.burst", KT_UINT, "400", OFF(rate_burst), 1, 10000000, "messages an identity may send at once before the rate applies"},
@@ -601,10 +604,14 @@ static void check(gw_config *c, gw_config_diags *d) {
   {
     static const char *const roles[] = {"none", "customs-system", "trader", "inspector", "admin"};
     int ok = 0;
-    for (size_t i = 0; i < 5; i++) ok |= !strcmp(c->anon_role, roles[i]);
+    int ok2 = 0;
+    for (size_t i = 0; i < 5; i++) ok |= !strcmp(c->anon_role, roles[i]), ok2 |= !strcmp(c->anon_reader, roles[i]);
     if (!ok)
       diag(d, L(c, "access.anonymous_role"), "access.anonymous_role",
            "'%s' is not none, customs-system, trader, inspector or admin", c->anon_role);
+    if (!ok2)
+      diag(d, L(c, "access.anonymous_reader"), "access.anonymous_reader",
+           "'%s' is not none, customs-system, trader, inspector or admin", c->anon_reader);
   }
   if (strcmp(c->crl_policy, "soft") && strcmp(c->crl_policy, "hard"))
     diag(d, L(c, "trust.crl_policy"), "trust.crl_policy", "'%s' is neither soft nor hard", c->crl_policy);
@@ -773,6 +780,8 @@ int gw_config_dev(gw_config *c, const char *data_dir, const char *state_dir, gw_
   /* The dev gateway has no client certificates: let its demo act as a trader's portal. */
   free(c->anon_role);
   c->anon_role = strdup("trader");
+  free(c->anon_reader);
+  c->anon_reader = strdup("admin");
   free(c->state_dir);
   c->state_dir = strdup(state_dir);
   size_t n = strlen(state_dir) + 32;

@@ -94,6 +94,7 @@ typedef struct gw_config {
   unsigned max_inflight;
   /* access */
   char *anon_role;         /* role of clients without a certificate: none, trader, ... */
+  char *anon_reader;       /* their role when reading status: none, inspector, admin, ... */
   unsigned rate_limit;     /* messages per second per identity, 0 = unlimited */
   unsigned rate_burst;
   unsigned replay_window_s;

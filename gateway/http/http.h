@@ -108,4 +108,9 @@ void gw_http_stats_get(const gw_http_server *srv, gw_http_stats *out);
 
 const char *gw_http_status_text(int status);
 
+/* Decodes %XX escapes (and '+' as a space when plus_is_space, as in query
+ * strings) in place. Returns 0, or -1 on a malformed escape or an escaped
+ * NUL (s is then unspecified). */
+int gw_http_url_decode(char *s, int plus_is_space);
+
 #endif

@@ -286,3 +286,23 @@ const char *gw_http_status_text(int status) {
   if (status >= 400 && status < 500) return "Client Error";
   return "Server Error";
 }
+
+static int hexval(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int gw_http_url_decode(char *s, int plus_is_space) {
+  char *w = s;
+  for (const char *r = s; *r; r++) {
+    if (*r == '%') {
+      int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+      if (lo < 0 || (hi == 0 && lo == 0)) return -1;
+      *w++ = (char)(hi * 16 + lo);
+      r += 2;
+    } else {
+      *w++ = plus_is_space && *r == '+' ? ' ' : *r;
+    }
+  }
+  *w = 0;
+  return 0;
+}

@@ -33,3 +33,16 @@ rd_kafka_conf_t *gw_kafka_client_conf(const gw_config *cfg, const char *role, co
   }
   return c;
 }
+
+static int32_t grouped_partitioner(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t partition_cnt,
+                                   void *rkt_opaque, void *msg_opaque) {
+  const char *bar = key ? memchr(key, '|', keylen) : NULL;
+  size_t n = bar ? (size_t)(bar - (const char *)key) : keylen;
+  return rd_kafka_msg_partitioner_murmur2(rkt, key, n, partition_cnt, rkt_opaque, msg_opaque);
+}
+
+void gw_kafka_conf_grouped(rd_kafka_conf_t *c) {
+  rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
+  rd_kafka_topic_conf_set_partitioner_cb(tc, grouped_partitioner);
+  rd_kafka_conf_set_default_topic_conf(c, tc);
+}

@@ -1,5 +1,7 @@
 #include "kafka/producer.h"
 
+#include "kafka/conf.h"
+
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -25,9 +27,6 @@ struct gw_kafka_producer {
   int stopping;
   atomic_int ready;
   char *mock_bootstrap;
-  uv_mutex_t topics_mu; /* grouped topics, created on first use */
-  rd_kafka_topic_t *grouped[8];
-  size_t n_grouped;
 };
 
 static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -122,6 +121,7 @@ int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_d
     free(p);
     return rc;
   }
+  gw_kafka_conf_grouped(c);
   rd_kafka_conf_set_opaque(c, p);
   rd_kafka_conf_set_dr_msg_cb(c, on_dr);
   rd_kafka_conf_set_error_cb(c, on_kafka_error);
@@ -164,7 +164,6 @@ int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_d
   p->poll.data = p;
   uv_poll_start(&p->poll, UV_READABLE, on_poll);
   uv_mutex_init(&p->mu);
-  uv_mutex_init(&p->topics_mu);
   uv_cond_init(&p->cond);
   uv_thread_create(&p->prober, prober_main, p);
   *out = p;
@@ -190,38 +189,10 @@ int gw_kafka_produce(gw_kafka_producer *p, const char *topic, const char *key, s
 
 const char *gw_kafka_mock_bootstrap(gw_kafka_producer *p) { return p->mock_bootstrap; }
 
-static int32_t grouped_partitioner(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t partition_cnt,
-                                   void *rkt_opaque, void *msg_opaque) {
-  const char *bar = key ? memchr(key, '|', keylen) : NULL;
-  size_t n = bar ? (size_t)(bar - (const char *)key) : keylen;
-  return rd_kafka_msg_partitioner_murmur2(rkt, key, n, partition_cnt, rkt_opaque, msg_opaque);
-}
-
-static rd_kafka_topic_t *grouped_topic(gw_kafka_producer *p, const char *name) {
-  rd_kafka_topic_t *t = NULL;
-  uv_mutex_lock(&p->topics_mu);
-  for (size_t i = 0; i < p->n_grouped && !t; i++)
-    if (!strcmp(rd_kafka_topic_name(p->grouped[i]), name)) t = p->grouped[i];
-  if (!t && p->n_grouped < sizeof(p->grouped) / sizeof(p->grouped[0])) {
-    rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
-    rd_kafka_topic_conf_set_partitioner_cb(tc, grouped_partitioner);
-    t = rd_kafka_topic_new(p->rk, name, tc);
-    if (t) p->grouped[p->n_grouped++] = t;
-  }
-  uv_mutex_unlock(&p->topics_mu);
-  return t;
-}
-
 int gw_kafka_produce_grouped(gw_kafka_producer *p, const char *topic, const char *key, size_t key_len,
                              const void *value, size_t value_len, gw_error *err) {
-  rd_kafka_topic_t *t = grouped_topic(p, topic);
-  if (!t) return GW_ERR(err, GW_EKAFKA, "cannot open topic %s", topic);
-  rd_kafka_resp_err_t e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(t), RD_KAFKA_V_KEY(key, key_len),
-                                            RD_KAFKA_V_VALUE((void *)value, value_len),
-                                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(NULL),
-                                            RD_KAFKA_V_END);
-  if (e) return GW_ERR(err, GW_EKAFKA, "kafka refused the record for %s: %s", topic, rd_kafka_err2str(e));
-  return 0;
+  /* The producer's default partitioner looks at the key up to '|'. */
+  return gw_kafka_produce(p, topic, key, key_len, value, value_len, NULL, 0, NULL, err);
 }
 
 int gw_kafka_create_topic(gw_kafka_producer *p, const char *name, int partitions, int compact, int timeout_ms,
@@ -290,12 +261,10 @@ void gw_kafka_producer_close(gw_kafka_producer *p, int timeout_ms) {
   if (e) gw_log(GW_LOG_ERROR, "kafka_flush", "%d message(s) not acknowledged at shutdown: %s",
                 rd_kafka_outq_len(p->rk), rd_kafka_err2str(e));
   drain(p);
-  for (size_t i = 0; i < p->n_grouped; i++) rd_kafka_topic_destroy(p->grouped[i]);
   rd_kafka_queue_io_event_enable(p->mainq, -1, NULL, 0);
   rd_kafka_queue_destroy(p->mainq);
   rd_kafka_destroy(p->rk);
   uv_mutex_destroy(&p->mu);
-  uv_mutex_destroy(&p->topics_mu);
   uv_cond_destroy(&p->cond);
   uv_poll_stop(&p->poll);
   uv_close((uv_handle_t *)&p->poll, on_poll_closed);

@@ -255,6 +255,7 @@ int gw_ingest_start(const gw_config *cfg, const gw_pipeline *pipe, const gw_inge
   if (cc) rd_kafka_conf_destroy(cc);
   rd_kafka_conf_t *pc = rc ? NULL : gw_kafka_client_conf(cfg, "ingest-txn", g->opt.bootstrap, err);
   if (!rc && !pc) rc = err ? err->code : GW_ECONFIG;
+  if (!rc) gw_kafka_conf_grouped(pc);
   if (!rc) rc = gw_kafka_conf_set(pc, "transactional.id", txid, err);
   if (!rc) rc = gw_kafka_conf_set(pc, "acks", "all", err);
   if (!rc) rc = gw_kafka_conf_set(pc, "enable.idempotence", "true", err);

@@ -26,6 +26,7 @@
 #include "model/json.h"
 #include "pipeline/process.h"
 #include "serve/ingest.h"
+#include "serve/status_feed.h"
 
 
 typedef struct gw_server {
@@ -34,9 +35,12 @@ typedef struct gw_server {
   const gw_serve_options *opt;
   gw_pipeline pipe;    /* formats, signing key, trust stores: shared by workers */
   gw_access *access;   /* rate limits and replays: loop thread only */
-  gw_role anon_role;
+  gw_role anon_role;   /* of clients without a certificate, submitting */
+  gw_role anon_reader; /* the same, reading status */
   gw_kafka_producer *kafka;
   gw_ingest *ingest;   /* <prefix>.in, on a thread of its own; NULL when off */
+  gw_feed *feed;       /* status events: the store and its queries */
+  char status_topic[200];
   gw_http_server *http;
   uv_signal_t sig[2];
   int signals;
@@ -121,6 +125,52 @@ static void dead_letter(job *j) {
   free(report);
 }
 
+/* A status event to <prefix>.status. Best effort: the message itself is
+ * safe in Kafka (or refused) whatever happens to its status record. */
+static void emit(gw_server *srv, gw_status_stage st, const gw_submission *in, const gw_processed *out,
+                 const char *detail) {
+  gw_feed_record r;
+  if (gw_feed_event(srv->cfg, st, in, out, detail, &r)) return;
+  gw_error e = {0};
+  if (gw_kafka_produce_grouped(srv->kafka, srv->status_topic, r.key, strlen(r.key), r.value, strlen(r.value), &e))
+    gw_log_msg(GW_LOG_WARN, "status_event", in->id, out->ucr, "%s not recorded: %s", gw_status_stage_name(st), e.msg);
+  gw_feed_record_free(&r);
+}
+
+/* Status events of a record from <prefix>.in, inside its transaction. */
+static void on_ingested(void *ud, rd_kafka_t *rk, const gw_submission *in, const gw_processed *out) {
+  gw_server *srv = ud;
+  gw_status_stage st[6];
+  const char *detail[6] = {in->sender};
+  size_t n = 0;
+  st[n++] = GW_STATUS_RECEIVED;
+  if (out->status) {
+    st[n++] = GW_STATUS_REJECTED;
+  } else {
+    st[n++] = GW_STATUS_VALIDATED;
+    detail[n] = out->jws ? "gateway signature: detached JWS (lmcgw-jws)" : "gateway signature: enveloped XMLDSig";
+    st[n++] = GW_STATUS_SIGNED;
+    detail[n] = out->topic;
+    st[n++] = GW_STATUS_ROUTED;
+    int dec = out->decision ? gw_status_stage_parse(out->decision) : -1;
+    if (dec >= 0 && gw_status_stage_is_decision(dec)) st[n++] = (gw_status_stage)dec;
+    if (out->kind && !strcmp(out->kind, GW_KIND_SPS_ACK)) st[n++] = GW_STATUS_ACKNOWLEDGED;
+  }
+  for (size_t i = 0; i < n; i++) {
+    gw_feed_record r;
+    if (gw_feed_event(srv->cfg, st[i], in, out, detail[i], &r)) continue;
+    rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(srv->status_topic), RD_KAFKA_V_KEY(r.key, strlen(r.key)),
+                                              RD_KAFKA_V_VALUE(r.value, strlen(r.value)),
+                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (e) gw_log_msg(GW_LOG_WARN, "status_event", in->id, out->ucr, "not recorded: %s", rd_kafka_err2str(e));
+    gw_feed_record_free(&r);
+  }
+}
+
+static const char *signing_detail(const gw_processed *out) {
+  return out->jws ? "gateway signature: detached JWS (lmcgw-jws)" : "gateway signature: enveloped XMLDSig";
+}
+
 static void submission_of(job *j, gw_submission *in) {
   *in = (gw_submission){
       .id = j->id,
@@ -144,8 +194,10 @@ static void work_cb(uv_work_t *w) {
   gw_submission in;
   submission_of(j, &in);
   gw_process(&srv->pipe, &in, &j->out);
+  emit(srv, GW_STATUS_RECEIVED, &in, &j->out, j->sender);
   if (j->out.status) {
     dead_letter(j);
+    emit(srv, GW_STATUS_REJECTED, &in, &j->out, NULL);
     return;
   }
   j->t_produced = uv_hrtime();
@@ -154,8 +206,11 @@ static void work_cb(uv_work_t *w) {
                        j->out.headers, j->out.n_headers, j, &err)) {
     gw_problems_add(&j->out.problems, "kafka_unavailable", "error", 0, NULL, "%s", err.msg);
     j->out.status = 503;
+    emit(srv, GW_STATUS_REJECTED, &in, &j->out, "not accepted: Kafka refused it; the sender was told to send it again");
     return;
   }
+  emit(srv, GW_STATUS_VALIDATED, &in, &j->out, NULL);
+  emit(srv, GW_STATUS_SIGNED, &in, &j->out, signing_detail(&j->out));
   /* The receipt is made while Kafka works; it is sent only with the 202. */
   gw_process_receipt(&srv->pipe, &in, &j->out);
 }
@@ -196,6 +251,20 @@ static void job_finish(job *j) {
                       j->dr_errstr, j->dr_maybe ? " — it may still arrive, receivers deduplicate by message id" : "");
     } else {
       status = 202;
+    }
+  }
+  {
+    gw_submission in;
+    submission_of(j, &in);
+    if (status == 202) {
+      char d[300];
+      snprintf(d, sizeof(d), "%s [%d] @%lld", j->out.topic, (int)j->partition, (long long)j->offset);
+      emit(srv, GW_STATUS_ROUTED, &in, &j->out, d);
+      int dec = j->out.decision ? gw_status_stage_parse(j->out.decision) : -1;
+      if (dec >= 0 && gw_status_stage_is_decision(dec)) emit(srv, (gw_status_stage)dec, &in, &j->out, NULL);
+      if (j->out.kind && !strcmp(j->out.kind, GW_KIND_SPS_ACK)) emit(srv, GW_STATUS_ACKNOWLEDGED, &in, &j->out, NULL);
+    } else if (j->out.status == 0) {
+      emit(srv, GW_STATUS_REJECTED, &in, &j->out, "not accepted: Kafka did not acknowledge in time; the sender was told to send it again");
     }
   }
   if (status == 202) {
@@ -424,6 +493,74 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   }
 }
 
+/* ---- reading status: the store's queries run on the thread pool ---------- */
+
+enum { Q_MESSAGE, Q_SHIPMENT, Q_LIST };
+
+typedef struct query {
+  uv_work_t work;
+  gw_server *srv;
+  gw_http_request *req;
+  int kind;
+  char *arg; /* decoded id or UCR, or the query string */
+  gw_role role;
+  int status;
+  char *json;
+} query;
+
+static void query_work(uv_work_t *w) {
+  query *q = w->data;
+  gw_feed *f = q->srv->feed;
+  const gw_identity *id = q->req->identity;
+  q->status = q->kind == Q_MESSAGE    ? gw_feed_message(f, id, q->role, q->arg, &q->json)
+              : q->kind == Q_SHIPMENT ? gw_feed_shipment(f, id, q->role, q->arg, &q->json)
+                                      : gw_feed_list(f, id, q->role, q->arg, &q->json);
+}
+
+static void query_done(uv_work_t *w, int st) {
+  query *q = w->data;
+  (void)st;
+  int status = q->status ? q->status : 200;
+  gw_http_respond(q->req, status, "application/json", q->json ? q->json : "{}", q->json ? strlen(q->json) : 2,
+                  "Cache-Control: no-store\r\n");
+  q->srv->inflight--;
+  check_drain(q->srv);
+  free(q->json);
+  free(q->arg);
+  free(q);
+}
+
+static void get_status(gw_server *srv, gw_http_request *req, int kind, const char *arg) {
+  query *q = calloc(1, sizeof(*q));
+  char *a = q ? strdup(arg) : NULL;
+  if (!a) {
+    free(q);
+    respond_error(req, 500, "internal", NULL, "out of memory");
+    return;
+  }
+  if (kind != Q_LIST && (gw_http_url_decode(a, 0) || !*a || strlen(a) > 200)) {
+    free(a);
+    free(q);
+    respond_error(req, 400, "bad_path", NULL, "the %s in the path is empty, too long or badly %%-encoded",
+                  kind == Q_MESSAGE ? "message id" : "UCR");
+    return;
+  }
+  q->work.data = q;
+  q->srv = srv;
+  q->req = req;
+  q->kind = kind;
+  q->arg = a;
+  q->role = gw_access_role(req->identity, srv->anon_reader);
+  srv->inflight++;
+  int rc = uv_queue_work(&srv->loop, &q->work, query_work, query_done);
+  if (rc) {
+    srv->inflight--;
+    free(a);
+    free(q);
+    respond_error(req, 500, "internal", NULL, "cannot queue work: %s", uv_strerror(rc));
+  }
+}
+
 static void get_readyz(gw_server *srv, gw_http_request *req) {
   int kafka = gw_kafka_ready(srv->kafka);
   int ok = kafka && !srv->draining;
@@ -432,6 +569,8 @@ static void get_readyz(gw_server *srv, gw_http_request *req) {
   json_object_set_new(o, "kafka", json_boolean(kafka));
   json_object_set_new(o, "formats", json_integer((json_int_t)gw_registry_count(srv->pipe.formats)));
   json_object_set_new(o, "draining", json_boolean(srv->draining));
+  /* Informative: queries answer from what the store holds so far. */
+  json_object_set_new(o, "status_store_caught_up", json_boolean(gw_feed_caught_up(srv->feed)));
   respond_json(req, ok ? 200 : 503, o, NULL);
 }
 
@@ -457,6 +596,11 @@ static void on_request(gw_http_request *req, void *ud) {
   if (!strcmp(p, "/v1/messages")) {
     if (!strcmp(req->method, "POST")) post_message(srv, req);
     else respond_error(req, 405, "method_not_allowed", "Allow: POST\r\n", "use POST to submit a message");
+  } else if (!strncmp(p, "/v1/messages/", 13) || !strncmp(p, "/v1/shipments/", 14) || !strcmp(p, "/v1/shipments")) {
+    if (!get) respond_error(req, 405, "method_not_allowed", "Allow: GET\r\n", "use GET");
+    else if (p[4] == 'm') get_status(srv, req, Q_MESSAGE, p + 13);
+    else if (p[13] == '/') get_status(srv, req, Q_SHIPMENT, p + 14);
+    else get_status(srv, req, Q_LIST, req->query ? req->query : "");
   } else if (!strcmp(p, "/healthz") || !strcmp(p, "/readyz") || !strcmp(p, "/metrics")) {
     if (!get) respond_error(req, 405, "method_not_allowed", "Allow: GET\r\n", "use GET");
     else if (!strcmp(p, "/healthz")) gw_http_respond(req, 200, "application/json", "{\"status\":\"alive\"}", 18, NULL);
@@ -528,6 +672,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   char schema_dir[4096];
   snprintf(schema_dir, sizeof(schema_dir), "%s/schemas", gw_config_data_dir());
   srv->anon_role = (gw_role)(gw_role_parse(cfg->anon_role) > 0 ? gw_role_parse(cfg->anon_role) : 0);
+  srv->anon_reader = (gw_role)(gw_role_parse(cfg->anon_reader) > 0 ? gw_role_parse(cfg->anon_reader) : 0);
   srv->access = gw_access_new(cfg->rate_limit, cfg->rate_burst, cfg->replay_entries, (uint64_t)cfg->replay_window_s * 1000);
   rc = srv->access ? 0 : GW_ERR(err, GW_ENOMEM, "out of memory");
   if (!rc) rc = gw_pipeline_open(&srv->pipe, cfg, schema_dir, err);
@@ -564,8 +709,10 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
         gw_log(GW_LOG_WARN, "topics", "%s (the gateway goes on; create it by hand if it stays missing)", te.msg);
     }
   }
+  snprintf(srv->status_topic, sizeof(srv->status_topic), "%s.status", cfg->topic_prefix);
+  if (!rc) rc = gw_feed_start(cfg, gw_kafka_mock_bootstrap(srv->kafka), &srv->feed, err);
   if (!rc && cfg->ingest_enabled) {
-    gw_ingest_options io = {.bootstrap = gw_kafka_mock_bootstrap(srv->kafka)};
+    gw_ingest_options io = {.bootstrap = gw_kafka_mock_bootstrap(srv->kafka), .on_processed = on_ingested, .ud = srv};
     rc = gw_ingest_start(cfg, &srv->pipe, &io, &srv->ingest, err);
   }
   if (!rc) {
@@ -588,6 +735,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   }
   int lc = uv_loop_close(&srv->loop);
   if (lc) gw_log(GW_LOG_WARN, "loop_close", "loop still has handles: %s", uv_strerror(lc));
+  gw_feed_stop(srv->feed);
   gw_pipeline_close(&srv->pipe);
   gw_access_free(srv->access);
   free(srv);

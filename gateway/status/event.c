@@ -6,24 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const stage_names[GW_STAGE_COUNT] = {
+static const char *const stage_names[GW_STATUS_COUNT] = {
     "RECEIVED", "VALIDATED",    "REJECTED", "SIGNED",   "ROUTED",   "DELIVERED", "DELIVERY_FAILED",
     "ACKNOWLEDGED", "ACCEPTED", "INSPECTION_REQUIRED", "RELEASED", "REFUSED",
 };
 
 const char *gw_status_stage_name(int stage) {
-  return stage >= 0 && stage < GW_STAGE_COUNT ? stage_names[stage] : NULL;
+  return stage >= 0 && stage < GW_STATUS_COUNT ? stage_names[stage] : NULL;
 }
 
 int gw_status_stage_parse(const char *s) {
   if (!s) return -1;
-  for (int i = 0; i < GW_STAGE_COUNT; i++)
+  for (int i = 0; i < GW_STATUS_COUNT; i++)
     if (!strcmp(s, stage_names[i])) return i;
   return -1;
 }
 
 int gw_status_stage_is_decision(int stage) {
-  return stage >= GW_STAGE_ACCEPTED && stage <= GW_STAGE_REFUSED;
+  return stage >= GW_STATUS_ACCEPTED && stage <= GW_STATUS_REFUSED;
 }
 
 int gw_status_doctype_valid(const char *s) {

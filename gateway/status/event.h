@@ -22,19 +22,19 @@
 /* In pipeline order, which is also the tie-break when two events of one
  * message carry the same timestamp. */
 typedef enum gw_status_stage {
-  GW_STAGE_RECEIVED = 0,
-  GW_STAGE_VALIDATED,
-  GW_STAGE_REJECTED,
-  GW_STAGE_SIGNED,
-  GW_STAGE_ROUTED,
-  GW_STAGE_DELIVERED,
-  GW_STAGE_DELIVERY_FAILED,
-  GW_STAGE_ACKNOWLEDGED,
-  GW_STAGE_ACCEPTED,            /* the four customs decisions */
-  GW_STAGE_INSPECTION_REQUIRED,
-  GW_STAGE_RELEASED,
-  GW_STAGE_REFUSED,
-  GW_STAGE_COUNT
+  GW_STATUS_RECEIVED = 0,
+  GW_STATUS_VALIDATED,
+  GW_STATUS_REJECTED,
+  GW_STATUS_SIGNED,
+  GW_STATUS_ROUTED,
+  GW_STATUS_DELIVERED,
+  GW_STATUS_DELIVERY_FAILED,
+  GW_STATUS_ACKNOWLEDGED,
+  GW_STATUS_ACCEPTED,            /* the four customs decisions */
+  GW_STATUS_INSPECTION_REQUIRED,
+  GW_STATUS_RELEASED,
+  GW_STATUS_REFUSED,
+  GW_STATUS_COUNT
 } gw_status_stage;
 
 /* "RECEIVED"... ; NULL for a value out of range. */

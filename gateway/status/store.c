@@ -444,9 +444,9 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
     m.last_ms = ev.at_ms;
     m.latest_stage = ev.stage;
     m.perishable |= ev.perishable;
-    m.validated |= ev.stage == GW_STAGE_VALIDATED;
-    m.rejected |= ev.stage == GW_STAGE_REJECTED;
-    m.signed_ |= ev.stage == GW_STAGE_SIGNED;
+    m.validated |= ev.stage == GW_STATUS_VALIDATED;
+    m.rejected |= ev.stage == GW_STATUS_REJECTED;
+    m.signed_ |= ev.stage == GW_STATUS_SIGNED;
     int d = ev.decision >= 0 ? ev.decision : gw_status_stage_is_decision(ev.stage) ? (int)ev.stage : -1;
     if (d >= 0) {
       m.decision = d;

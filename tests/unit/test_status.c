@@ -122,7 +122,7 @@ static void event_round_trip(void **state) {
   gw_error err = {0};
   assert_int_equal(gw_status_event_parse(full_event, strlen(full_event), &ev, &err), 0);
   assert_string_equal(ev.ucr, "26TH0001");
-  assert_int_equal(ev.stage, GW_STAGE_SIGNED);
+  assert_int_equal(ev.stage, GW_STATUS_SIGNED);
   assert_int_equal(ev.n_hs_codes, 2);
   assert_int_equal(ev.n_cites, 1);
   assert_string_equal(ev.cites[0].number, "TH-PC-2026-0001");
@@ -151,7 +151,7 @@ static void event_round_trip(void **state) {
   assert_string_equal(ev.ucr, "");
   assert_string_equal(ev.document_type, "");
   assert_null(ev.signature);
-  assert_int_equal(ev.decision, GW_STAGE_RELEASED);
+  assert_int_equal(ev.decision, GW_STATUS_RELEASED);
   j = gw_status_event_json(&ev);
   assert_non_null(strstr(j, "\"at\":\"2026-11-29T04:30:00.000Z\""));
   assert_non_null(strstr(j, "\"signature\":null"));
@@ -233,9 +233,9 @@ static void hs_rules(void **state) {
   assert_string_equal(gw_status_sps_code(16), "852");
   assert_string_equal(gw_status_sps_code(1), "853");
   assert_null(gw_status_sps_code(15));
-  assert_int_equal(gw_status_stage_parse("DELIVERY_FAILED"), GW_STAGE_DELIVERY_FAILED);
-  assert_string_equal(gw_status_stage_name(GW_STAGE_INSPECTION_REQUIRED), "INSPECTION_REQUIRED");
-  assert_null(gw_status_stage_name(GW_STAGE_COUNT));
+  assert_int_equal(gw_status_stage_parse("DELIVERY_FAILED"), GW_STATUS_DELIVERY_FAILED);
+  assert_string_equal(gw_status_stage_name(GW_STATUS_INSPECTION_REQUIRED), "INSPECTION_REQUIRED");
+  assert_null(gw_status_stage_name(GW_STATUS_COUNT));
 }
 
 /* ---- shipments ---- */
