@@ -65,7 +65,11 @@
     reload: 'Reload',
     backToList: 'All shipments',
     missingTitle: 'Missing before release',
-    missingNone: 'Nothing is missing: every required document is present, valid and signed.',
+    missingNone: 'No required document is missing.',
+    unusableTitle: 'Present but not yet usable',
+    unusableRejected: 'rejected: send a corrected document',
+    unusableInvalid: 'not valid',
+    unusableUnsigned: 'not signed yet',
     missingNumber: 'No. {number}',
     requiredTitle: 'Required documents',
     requiredNone: 'Only the declaration is required.',
@@ -473,8 +477,17 @@
   }
 
   /* ---- shipment view ------------------------------------------------------------- */
+  /* A document that arrived but cannot count yet (rejected, not validated, not
+   * signed) holds a release up just as much as an absent one, so it is listed
+   * here too, unless the answer already names it as missing. */
+  function unusableDocs(s, missing) {
+    const docs = Array.isArray(s.documents) ? s.documents : [];
+    return docs.filter((d) => (d.valid === false || d.signed === false) &&
+      !missing.some((m) => m.type === d.type && (!m.number || m.number === d.number)));
+  }
   function missingSection(s) {
     const missing = Array.isArray(s.missing) ? s.missing : [];
+    const unusable = unusableDocs(s, missing);
     const body = missing.length
       ? h('ul', { class: 'missing-list', 'data-test': 'missing-list' }, missing.map((m) =>
         h('li', { 'data-test': 'missing-item', 'data-type': m.type || '' },
@@ -483,11 +496,18 @@
             ' ', t('missingNumber', { number: m.number })) : null,
           m.why ? h('span', { class: 'why', 'data-test': 'missing-why' }, m.why) : null)))
       : h('p', { 'data-test': 'missing-none' }, t('missingNone'));
-    return h('section', { class: 'missing' + (missing.length ? ' has-missing' : ' none-missing'),
+    const more = unusable.length ? [h('h3', null, t('unusableTitle')),
+      h('ul', { class: 'missing-list', 'data-test': 'unusable-list' }, unusable.map((d) =>
+        h('li', { 'data-test': 'unusable-item', 'data-type': d.type || '' },
+          h('strong', null, label('docTypes', d.type)), d.number ? ' ' + d.number : '',
+          h('span', { class: 'why' }, d.status === 'REJECTED' ? t('unusableRejected')
+            : d.valid === false ? t('unusableInvalid') : t('unusableUnsigned')))))] : [];
+    const bad = missing.length || unusable.length;
+    return h('section', { class: 'missing' + (bad ? ' has-missing' : ' none-missing'),
       'aria-labelledby': 'missing-h', 'data-test': 'missing' },
     h('h2', { id: 'missing-h' }, t('missingTitle'),
       missing.length ? h('span', { class: 'count-pill', 'data-test': 'missing-count' }, String(missing.length)) : null),
-    body);
+    body, more);
   }
   function requiredSection(s) {
     const req = Array.isArray(s.required) ? s.required : [];
