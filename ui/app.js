@@ -664,6 +664,7 @@
     const path = qi < 0 ? raw : raw.slice(0, qi);
     const params = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
     const parts = path.split('/').filter(Boolean);
+    if (parts.length === 1 && document.getElementById(parts[0])) return { view: 'list', params }; /* #main */
     if (parts.length === 0 || (parts[0] === 'shipments' && parts.length === 1)) return { view: 'list', params };
     if (parts.length === 2 && (parts[0] === 'shipments' || parts[0] === 'messages')) {
       return { view: parts[0] === 'shipments' ? 'shipment' : 'message', arg: decodeURIComponent(parts[1]) };
@@ -705,7 +706,20 @@
       if (location.hash === target) route();
       else location.hash = target;
     });
-    window.addEventListener('hashchange', route);
+    /* The skip link moves focus without touching the hash, which holds the view. */
+    const skip = document.querySelector('.skip');
+    if (skip) {
+      skip.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        document.getElementById('main').focus();
+      });
+    }
+    window.addEventListener('hashchange', () => {
+      /* A plain in-page anchor (#main) is not a view. */
+      const id = location.hash.slice(1);
+      if (id && !id.includes('/') && document.getElementById(id)) return;
+      route();
+    });
     route();
   }
   init();
