@@ -8,9 +8,10 @@ build=(build-essential cmake ninja-build pkg-config
   librdkafka-dev libsqlite3-dev libjansson-dev libyaml-dev libcmocka-dev node-llhttp)
 # Tests: an independent XMLDSig verifier, xmllint, openssl for test PKIs, kcat to
 # probe the test broker, curl for the demo, clang for the fuzzers, Java and Maven
-# for the Kafka broker the integration tests start.
+# for the Kafka broker the integration tests start, chromium (headless) for the
+# inspector page's browser checks (tests/browser).
 test=(xmlsec1 libxml2-utils openssl kcat curl clang libclang-rt-14-dev
-  openjdk-17-jre-headless maven python3)
+  openjdk-17-jre-headless maven python3 chromium)
 bench=(wrk)
 
 want=("${build[@]}" "${test[@]}")
