@@ -27,6 +27,7 @@
 #include "pipeline/process.h"
 #include "serve/ingest.h"
 #include "serve/status_feed.h"
+#include "ui/static.h"
 
 
 typedef struct gw_server {
@@ -601,6 +602,10 @@ static void on_request(gw_http_request *req, void *ud) {
     else if (p[4] == 'm') get_status(srv, req, Q_MESSAGE, p + 13);
     else if (p[13] == '/') get_status(srv, req, Q_SHIPMENT, p + 14);
     else get_status(srv, req, Q_LIST, req->query ? req->query : "");
+  } else if (!strcmp(p, "/ui") || !strncmp(p, "/ui/", 4)) {
+    char ui_dir[4096];
+    snprintf(ui_dir, sizeof(ui_dir), "%s/ui", gw_config_data_dir());
+    gw_ui_serve(req, ui_dir);
   } else if (!strcmp(p, "/healthz") || !strcmp(p, "/readyz") || !strcmp(p, "/metrics")) {
     if (!get) respond_error(req, 405, "method_not_allowed", "Allow: GET\r\n", "use GET");
     else if (!strcmp(p, "/healthz")) gw_http_respond(req, 200, "application/json", "{\"status\":\"alive\"}", 18, NULL);
