@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -813,6 +814,94 @@ static void two_connections_one_file(void **state) {
   free(dir);
 }
 
+/* The lead's layout: the consumer thread writes on one connection while an
+ * HTTP thread reads on another, at the same time. Neither may fail (no
+ * SQLITE_BUSY surfacing), and the reader ends up seeing everything. */
+typedef struct rw_ctx {
+  const char *path;
+  gw_status_event *evs;
+  size_t n;
+  volatile int done;
+  int errors;
+  long reads;
+} rw_ctx;
+
+static void *writer_thread(void *arg) {
+  rw_ctx *c = arg;
+  gw_status_store *s = NULL;
+  gw_error err = {0};
+  if (gw_status_store_open(&s, c->path, &err)) {
+    c->errors++;
+    c->done = 1;
+    return NULL;
+  }
+  for (size_t i = 0; i < c->n; i += 50) {
+    size_t k = c->n - i < 50 ? c->n - i : 50;
+    if (gw_status_store_apply_batch(s, c->evs + i, k, "t", 0, (int64_t)(i + k), &err)) {
+      fprintf(stderr, "writer: %s\n", err.msg);
+      c->errors++;
+    }
+  }
+  gw_status_store_close(s);
+  __atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
+  return NULL;
+}
+
+static void concurrent_writer_and_reader(void **state) {
+  (void)state;
+  char *dir = tu_mkdtemp("status-rw");
+  char path[512];
+  snprintf(path, sizeof(path), "%s/status.db", dir);
+  gw_error err = {0};
+  gw_status_store *rd = NULL;
+  assert_int_equal(gw_status_store_open(&rd, path, &err), 0);
+  static const char *const stages[] = {"RECEIVED", "VALIDATED", "SIGNED", "ROUTED"};
+  rw_ctx c = {.path = path, .n = 300 * 4};
+  c.evs = calloc(c.n, sizeof(*c.evs));
+  char mid[32], ucr[32];
+  for (size_t i = 0; i < c.n; i++) {
+    snprintf(mid, sizeof(mid), "m%zu", i / 4);
+    snprintf(ucr, sizeof(ucr), "U%03zu", i / 4);
+    char *j = mk(mid, ucr, (int)(i % 3000), stages[i % 4], "declaration", mid, "\"hs_codes\":[\"8471\"]");
+    assert_int_equal(gw_status_event_parse(j, strlen(j), &c.evs[i], &err), 0);
+    free(j);
+  }
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, writer_thread, &c), 0);
+  for (;;) {
+    int finished = __atomic_load_n(&c.done, __ATOMIC_SEQ_CST);
+    char *j = NULL;
+    gw_status_filter f = {.perishable = -1, .limit = 20};
+    if (gw_status_store_list(rd, &f, &j, &err)) {
+      fprintf(stderr, "reader: %s\n", err.msg);
+      c.errors++;
+    }
+    free(j);
+    j = NULL;
+    int rc = gw_status_store_shipment(rd, "U000", NOW, &j, &err);
+    if (rc && rc != GW_ENOTFOUND) {
+      fprintf(stderr, "reader: %s\n", err.msg);
+      c.errors++;
+    }
+    free(j);
+    c.reads++;
+    if (finished) break;
+  }
+  pthread_join(th, NULL);
+  assert_int_equal(c.errors, 0);
+  assert_true(c.reads > 0);
+  gw_status_filter f = {.perishable = -1, .limit = 500, .status = "READY_FOR_CLEARANCE"};
+  assert_int_equal(count(rd, f), 300);
+  int64_t off;
+  assert_int_equal(gw_status_store_offset_get(rd, "t", 0, &off, &err), 0);
+  assert_int_equal(off, (int64_t)c.n);
+  gw_status_store_close(rd);
+  for (size_t i = 0; i < c.n; i++) gw_status_event_free(&c.evs[i]);
+  free(c.evs);
+  tu_rmrf(dir);
+  free(dir);
+}
+
 /* Measures, does not assert: events/s applied in batches of 500 (a poll's
  * worth) to a file store, 5 events per message, 2 messages per shipment. */
 static void apply_rate(void **state) {
@@ -878,6 +967,7 @@ int main(void) {
       cmocka_unit_test(read_targets),
       cmocka_unit_test(batches_and_offsets),
       cmocka_unit_test(two_connections_one_file),
+      cmocka_unit_test(concurrent_writer_and_reader),
       cmocka_unit_test(apply_rate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
