@@ -775,12 +775,16 @@ static int compute_shipment(gw_status_store *s, const char *ucr, ship *sh, gw_er
   bind_str(st, 1, ucr);
   if ((rc = mlist_load(s, st, &sh->m, err))) return rc;
   if (!sh->m.n) return GW_ERR(err, GW_ENOTFOUND, "no shipment with UCR %s", ucr);
-  /* The declaration: the most recent declaration message of the UCR (the
-   * latest message of the latest declaration document). */
+  /* The declaration: the most recent validated declaration message of the
+   * UCR; only when none was validated, the most recent one. A rejected
+   * message (anyone can send one with a UCR they guessed) must not displace
+   * the declaration customs accepted. */
   size_t decl = (size_t)-1;
-  for (size_t i = 0; i < sh->m.n; i++)
-    if (!strcmp(sh->m.v[i].type, GW_STATUS_DOC_DECLARATION) && (decl == (size_t)-1 || mrow_later(&sh->m.v[i], &sh->m.v[decl])))
-      decl = i;
+  for (int pass = 0; pass < 2 && decl == (size_t)-1; pass++)
+    for (size_t i = 0; i < sh->m.n; i++)
+      if (!strcmp(sh->m.v[i].type, GW_STATUS_DOC_DECLARATION) && (pass || sh->m.v[i].validated) &&
+          (decl == (size_t)-1 || mrow_later(&sh->m.v[i], &sh->m.v[decl])))
+        decl = i;
   if (decl != (size_t)-1) {
     sh->decl = &sh->m.v[decl];
     if ((rc = load_cites_hs(s, sh, err))) return rc;
@@ -824,7 +828,11 @@ static int compute_shipment(gw_status_store *s, const char *ucr, ship *sh, gw_er
       sh->decision = m->decision;
       decision_ms = m->decision_ms;
     }
-    if (*m->submitter && !strv_has(&sh->submitters, m->submitter) && strv_push(&sh->submitters, m->submitter))
+    /* Only a validated message makes its sender a party to the shipment:
+     * otherwise anyone could read a shipment by sending a (rejected)
+     * message with its UCR. */
+    if (m->validated && *m->submitter && !strv_has(&sh->submitters, m->submitter) &&
+        strv_push(&sh->submitters, m->submitter))
       return GW_ERR(err, GW_ENOMEM, "out of memory");
   }
   if (sh->submitters.n) qsort(sh->submitters.v, sh->submitters.n, sizeof(char *), cmp_str);

@@ -676,7 +676,13 @@ static void read_targets(void **state) {
   msg(s, "p1", "UX", 10, "sps_certificate", "PC-1", DURIAN, GOOD);
   g_submitter = "";
   msg(s, "r1", "U1", 20, "response", "R-1", "", GOOD);
+  /* Someone who only guessed the UCR: a rejected message makes nobody a party. */
+  g_submitter = "TH/Curious Competitor";
+  msg(s, "x1", "U1", 30, "declaration", "LRN-X", "", BAD);
   g_submitter = "TH/Siam Trade Portal";
+  json_t *sh = shipment(s, "U1");
+  assert_string_not_equal(sget(sh, "status"), "REJECTED"); /* nor does it displace the declaration */
+  json_decref(sh);
   gw_status_target t;
   assert_int_equal(gw_status_store_read_target(s, "U1", &t, &err), 0);
   assert_string_equal(t.origin, "TH");
