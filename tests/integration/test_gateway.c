@@ -1,7 +1,7 @@
 /* End-to-end tests of `lmcgw serve` against a real Apache Kafka broker
  * (started by the CTest fixture, or by the test itself for the outage test),
  * over real HTTPS with client certificates. One test per process:
- *   test_gateway roundtrip | formats | access | hostile | signatures | ingest | outage | shutdown | dev
+ *   test_gateway roundtrip | formats | access | hostile | signatures | ingest | ui | outage | shutdown | dev
  * Environment: LMCGW_BIN, LMCGW_TEST_PKI (scripts/test-pki.sh output),
  * LMCGW_TEST_KAFKA_DIR (fixture broker dir with a bootstrap file),
  * LMCGW_TEST_KAFKA_SH (scripts/kafka.sh, for the outage test). */
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -1312,9 +1313,121 @@ static int test_ingest(void) {
   return failures ? 1 : 0;
 }
 
+/* Polls GET path on a plain-HTTP gateway until the body holds want. */
+static int wait_for(int port, const char *path, const char *want, int timeout_ms, char **body) {
+  long long end = tp_now_ms() + timeout_ms;
+  *body = NULL;
+  while (tp_now_ms() < end) {
+    tc_response r;
+    if (!tc_request(port, NULL, "GET", path, NULL, NULL, 0, NULL, &r) && r.status == 200 && r.body && strstr(r.body, want)) {
+      *body = strdup(r.body);
+      tc_response_free(&r);
+      return 0;
+    }
+    tc_response_free(&r);
+    usleep(200000);
+  }
+  return -1;
+}
+
+/* The inspector page end to end: a gateway on the real broker takes a
+ * declaration and its phytosanitary certificate, the status store follows
+ * the status topic, and headless Chromium shows the shipment ready for
+ * clearance, its documents and its timeline; then a shipment still missing
+ * its certificate says so. */
+static int test_ui(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-ui"), prefix[64], log[600], text[4096];
+  snprintf(prefix, sizeof(prefix), "ui%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  /* Plain HTTP with anonymous readers: the browser has no client certificate here. */
+  snprintf(text, sizeof(text),
+           "gateway:\n  country: TH\n  instance_id: it-%s\n  state_dir: %s/state\n"
+           "http:\n  listen: 127.0.0.1:1\n  plain: true\n"
+           "signing:\n  key: %s\n  cert: %s\n"
+           "access:\n  anonymous_role: trader\n  anonymous_reader: admin\n"
+           "routing:\n  topic_prefix: %s\n"
+           "kafka:\n  bootstrap.servers: %s\n",
+           prefix, dir, signer_key, signer_cert, prefix, bootstrap);
+  char *cfg = tu_write(dir, "lmcgw.yaml", text);
+  int port = tp_free_port();
+  char listen[64], *argv[8] = {(char *)bin, "serve", "--config", cfg, "--listen", listen, NULL};
+  snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+  pid_t pid = tp_spawn(argv, log);
+  REQUIRE(!tp_wait_healthy(port, NULL, NULL, NULL, 20000), "gateway comes up (log %s)", log);
+  static const char *files[] = {"declarations/th-vn-durian-export.xml", "sps/th-vn-durian-phyto.xml"};
+  for (size_t i = 0; i < 2; i++) {
+    size_t len;
+    char *b = example(files[i], &len);
+    tc_response r;
+    REQUIRE(!tc_request(port, NULL, "POST", "/v1/messages", "application/xml", b, len,
+                        "X-UCR: 6TH0105536000123-DUR0001\r\n", &r),
+            "%s", r.error);
+    CHECK(r.status == 202, "%s: %d %s", files[i], r.status, r.body);
+    tc_response_free(&r);
+    free(b);
+  }
+  char *body = NULL;
+  CHECK(!wait_for(port, "/v1/shipments/6TH0105536000123-DUR0001", "READY_FOR_CLEARANCE", 20000, &body),
+        "the shipment becomes ready for clearance");
+  free(body);
+  /* A longan declaration alone: its phytosanitary certificate is missing. */
+  size_t len;
+  char *b = example("declarations/th-cn-longan.json", &len);
+  tc_response r;
+  REQUIRE(!tc_request(port, NULL, "POST", "/v1/messages", "application/json", b, len, NULL, &r), "%s", r.error);
+  CHECK(r.status == 202, "longan: %d %s", r.status, r.body);
+  json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+  char longan[200] = "";
+  if (j && json_str(j, "ucr")) snprintf(longan, sizeof(longan), "%s", json_str(j, "ucr"));
+  json_decref(j);
+  tc_response_free(&r);
+  free(b);
+  char path[300];
+  snprintf(path, sizeof(path), "/v1/shipments/%s", longan);
+  CHECK(!wait_for(port, path, "IN_PROGRESS", 20000, &body), "the longan shipment is in progress");
+  free(body);
+  char base[100], cmd[2048];
+  snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+  snprintf(cmd, sizeof(cmd),
+           "'%s/tests/browser/ui_check.sh' '%s' '#/shipments/6TH0105536000123-DUR0001' "
+           "'data-test=shipment-status:Ready for clearance' 'data-test=document-row#2' 'data-test=missing-item#0' "
+           "'data-test=perishable' 'data-test=timeline-row' 'data-test=elapsed' >>'%s' 2>&1",
+           LMCGW_SOURCE_DIR, base, log);
+  int rc = system(cmd);
+  if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) {
+    fprintf(stderr, "ui: no chromium on this machine: browser checks skipped\n");
+    tp_stop(pid, SIGTERM, 15000);
+    free(cfg);
+    free(dir);
+    return 77;
+  }
+  CHECK(rc == 0, "chromium shows the ready shipment (see %s)", log);
+  snprintf(cmd, sizeof(cmd),
+           "'%s/tests/browser/ui_check.sh' '%s' '#/shipments/%s' 'data-test=shipment-status:In progress' "
+           "'data-test=missing-item#1' 'data-test=missing-why:phytosanitary' >>'%s' 2>&1",
+           LMCGW_SOURCE_DIR, base, longan, log);
+  CHECK(system(cmd) == 0, "chromium shows what the longan shipment still misses (see %s)", log);
+  snprintf(cmd, sizeof(cmd),
+           "'%s/tests/browser/ui_check.sh' '%s' '#/' 'data-test=shipment-row#2' >>'%s' 2>&1", LMCGW_SOURCE_DIR, base, log);
+  CHECK(system(cmd) == 0, "chromium lists both shipments (see %s)", log);
+  snprintf(cmd, sizeof(cmd),
+           "'%s/tests/browser/ui_check.sh' '%s' '#/shipments/NO-SUCH-UCR' 'data-test=error' >>'%s' 2>&1",
+           LMCGW_SOURCE_DIR, base, log);
+  CHECK(system(cmd) == 0, "chromium shows a clear error for an unknown UCR (see %s)", log);
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|ingest|outage|shutdown|dev\n");
+    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|ingest|ui|outage|shutdown|dev\n");
     return 2;
   }
   bin = env_or_die("LMCGW_BIN");
@@ -1330,6 +1443,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "hostile")) rc = test_hostile();
   else if (!strcmp(argv[1], "signatures")) rc = test_signatures();
   else if (!strcmp(argv[1], "ingest")) rc = test_ingest();
+  else if (!strcmp(argv[1], "ui")) rc = test_ui();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;
