@@ -14,7 +14,7 @@
 #include "metrics/metrics.h"
 #include "pipeline/check.h"
 #include "pipeline/xml.h"
-#include "rules/codes.h"
+#include "status/event.h"
 
 /* ---- opening: formats, key, trust stores ---------------------------------- */
 
@@ -344,7 +344,11 @@ void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out
     }
     gw_metrics_stage(GW_STAGE_SIGN, uv_hrtime() - t2);
   }
-  snprintf(out->topic, sizeof(out->topic), "%s.%s.%s", p->cfg->topic_prefix, out->dest, dec.kind);
+  /* Perishable goods (HS chapters 01-24, or flagged by the sender) take the
+   * priority lane: topics of their own, so they never queue behind bulk. */
+  out->perishable = in->perishable || gw_status_perishable((const char *const *)out->hs_codes, out->n_hs);
+  snprintf(out->topic, sizeof(out->topic), "%s.%s.%s%s", p->cfg->topic_prefix, out->dest, dec.kind,
+           out->perishable ? ".priority" : "");
   out->warnings = out->problems.n ? gw_problems_json(&out->problems, NULL) : NULL;
   add_header(out, "lmcgw-message-id", in->id);
   add_header(out, "lmcgw-ucr", out->ucr);
@@ -356,6 +360,7 @@ void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out
   add_header(out, "lmcgw-source-format", dec.adapter->name);
   add_header(out, "lmcgw-received-at", in->received_at);
   add_header(out, "content-type", out_ad->media_type);
+  add_header(out, "lmcgw-priority", out->perishable ? "perishable" : "normal");
   add_header(out, "lmcgw-signature", out->signature); /* the sender's verified signature, when there was one */
   add_header(out, "lmcgw-jws", out->jws);
   add_header(out, "lmcgw-warnings", out->warnings);

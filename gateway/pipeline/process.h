@@ -51,6 +51,7 @@ typedef struct gw_submission {
   gw_role role;
   const char *sender;       /* "C/O/CN" or "anonymous@…": the envelope's lmcgw-sender */
   const char *received_at;  /* RFC 3339 */
+  int perishable;           /* the sender flagged it perishable (X-Priority: perishable) */
 } gw_submission;
 
 #define GW_PROCESSED_MAX_HEADERS 16
@@ -80,7 +81,7 @@ typedef struct gw_processed {
   size_t n_hs;
   char *cites[GW_PROCESSED_MAX_CITES][2]; /* {document type (UN/EDIFACT 1001), number} */
   size_t n_cites;
-  int perishable;
+  int perishable;           /* goes through the priority lane: <prefix>.<CC>.<kind>.priority */
   /* owned storage */
   char *xml_out, *jws, *warnings, *enc_bytes;
   char *digest;             /* sha256:<hex> of the bytes received */

@@ -79,7 +79,7 @@ static char *result_json(const gw_submission *in, const gw_processed *out) {
 
 /* One record through the pipeline; its outputs go into the open transaction. */
 static void process_record(gw_ingest *g, rd_kafka_message_t *m) {
-  char mid[80], ucr[160], dest[8], ct[128], org[128], idbuf[64];
+  char mid[80], ucr[160], dest[8], ct[128], org[128], idbuf[64], prio[32];
   const char *given = header(m, "lmcgw-message-id", mid, sizeof(mid));
   /* A stable id per record, so a batch read again after an abort gets the
    * same ids: receivers deduplicate by them. */
@@ -115,6 +115,7 @@ static void process_record(gw_ingest *g, rd_kafka_message_t *m) {
       .role = GW_ROLE_CUSTOMS,
       .sender = sender,
       .received_at = received,
+      .perishable = header(m, "lmcgw-priority", prio, sizeof(prio)) && !strcmp(prio, "perishable"),
   };
   gw_processed out;
   gw_process(g->pipe, &in, &out);

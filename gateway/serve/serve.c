@@ -48,6 +48,8 @@ typedef struct gw_server {
   int draining;
   int forced;
   size_t inflight; /* jobs accepted for processing and not yet answered */
+  unsigned running;         /* jobs in the thread pool */
+  struct job *q_head[2], *q_tail[2]; /* waiting: [0] perishable, [1] the rest */
 } gw_server;
 
 /* One submitted message from request to answer. Loop-thread fields and
@@ -65,6 +67,8 @@ typedef struct job {
   char received_at[64];
   uint64_t t_queued, t_produced;
   gw_processed out;          /* the worker's result; out.status 0: produced, waiting for the delivery report */
+  int perishable;            /* X-Priority: perishable */
+  struct job *next;          /* in the wait queue */
   /* loop thread */
   int work_done, dr_done, dr_err, dr_maybe;
   char dr_errstr[160];
@@ -184,6 +188,7 @@ static void submission_of(job *j, gw_submission *in) {
       .role = j->role,
       .sender = j->sender,
       .received_at = j->received_at,
+      .perishable = j->perishable,
   };
 }
 
@@ -220,6 +225,7 @@ static void work_cb(uv_work_t *w) {
 /* ---- back on the loop ---------------------------------------------------- */
 
 static void check_drain(gw_server *srv);
+static void pump(gw_server *srv);
 
 static void job_free(job *j) {
   gw_processed_free(&j->out);
@@ -320,6 +326,8 @@ static void after_work_cb(uv_work_t *w, int status) {
   job *j = w->data;
   (void)status;
   j->work_done = 1;
+  j->srv->running--;
+  pump(j->srv);
   /* The delivery report may have come first: both arrive on this loop. */
   if (j->out.status != 0 || j->dr_done) job_finish(j);
 }
@@ -370,6 +378,49 @@ static char *header_copy(const gw_http_request *req, const char *name) {
   if (!v) return NULL;
   while (*v == ' ') v++;
   return *v ? strdup(v) : NULL;
+}
+
+/* ---- the work queue: perishable first ------------------------------------ */
+
+/* At most pipeline.workers jobs are in the thread pool at once; the rest wait
+ * here, those flagged perishable ahead of the others, so a rush of bulk
+ * messages does not hold a truck of fruit. (Messages found perishable only
+ * once decoded take the priority topics and delivery lane from there.) */
+static void start_job(gw_server *srv, job *j) {
+  srv->running++;
+  int rc = uv_queue_work(&srv->loop, &j->work, work_cb, after_work_cb);
+  if (rc) {
+    srv->running--;
+    gw_metrics_queue_depth_add(-1);
+    srv->inflight--;
+    if (j->replay_key) gw_access_replay_done(srv->access, j->replay_key, 0, NULL);
+    respond_error(j->req, 500, "internal", NULL, "cannot queue work: %s", uv_strerror(rc));
+    job_free(j);
+    check_drain(srv);
+  }
+}
+
+static void schedule(gw_server *srv, job *j) {
+  if (srv->running < srv->cfg->workers) {
+    start_job(srv, j);
+    return;
+  }
+  int q = j->perishable ? 0 : 1;
+  j->next = NULL;
+  if (srv->q_tail[q]) srv->q_tail[q]->next = j;
+  else srv->q_head[q] = j;
+  srv->q_tail[q] = j;
+}
+
+static void pump(gw_server *srv) {
+  while (srv->running < srv->cfg->workers) {
+    int q = srv->q_head[0] ? 0 : srv->q_head[1] ? 1 : -1;
+    if (q < 0) return;
+    job *j = srv->q_head[q];
+    srv->q_head[q] = j->next;
+    if (!srv->q_head[q]) srv->q_tail[q] = NULL;
+    start_job(srv, j);
+  }
 }
 
 static void post_message(gw_server *srv, gw_http_request *req) {
@@ -484,14 +535,10 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   j->t_queued = req->received_ns ? req->received_ns : uv_hrtime();
   srv->inflight++;
   gw_metrics_queue_depth_add(1);
-  int rc = uv_queue_work(&srv->loop, &j->work, work_cb, after_work_cb);
-  if (rc) {
-    gw_metrics_queue_depth_add(-1);
-    srv->inflight--;
-    if (j->replay_key) gw_access_replay_done(srv->access, j->replay_key, 0, NULL);
-    respond_error(req, 500, "internal", NULL, "cannot queue work: %s", uv_strerror(rc));
-    job_free(j);
-  }
+  const char *prio = gw_http_header_get(req, "x-priority");
+  while (prio && *prio == ' ') prio++;
+  j->perishable = prio && !strncasecmp(prio, "perishable", 10);
+  schedule(srv, j);
 }
 
 /* ---- reading status: the store's queries run on the thread pool ---------- */

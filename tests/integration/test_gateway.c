@@ -277,7 +277,8 @@ static int test_roundtrip(void) {
   snprintf(topic, sizeof(topic), "%s", json_str(j, "topic") ? json_str(j, "topic") : "");
   CHECK(json_str(j, "ucr") && !strcmp(json_str(j, "ucr"), "6TH0105536000123-DUR0001"), "ucr in %s", r.body);
   char want_topic[200];
-  snprintf(want_topic, sizeof(want_topic), "%s.VN.declaration", prefix);
+  /* Durian (HS 08) is perishable: the priority lane. */
+  snprintf(want_topic, sizeof(want_topic), "%s.VN.declaration.priority", prefix);
   CHECK(!strcmp(topic, want_topic), "topic %s, want %s", topic, want_topic);
   CHECK(json_is_integer(json_object_get(j, "partition")) && json_is_integer(json_object_get(j, "offset")),
         "partition and offset in %s", r.body);
@@ -479,7 +480,7 @@ static int test_outage(void) {
           "while the broker was down request %zu got %d (want 503, never 202)", i, s[i].status);
   /* Every 202 is in the topic, exactly once. */
   record *recs;
-  size_t n = consume_all(bootstrap, "outage.VN.declaration", 4000, &recs);
+  size_t n = consume_all(bootstrap, "outage.VN.declaration.priority", 4000, &recs);
   int missing = 0, dup = 0;
   for (size_t i = 0; i < k; i++) {
     if (s[i].status != 202) continue;
@@ -554,7 +555,7 @@ static int test_shutdown(void) {
   int st = tp_stop(pid, 0, 20000);
   CHECK(st == 0, "exit status after SIGTERM: %d (want 0)", st);
   char topic[200];
-  snprintf(topic, sizeof(topic), "%s.CN.declaration", prefix);
+  snprintf(topic, sizeof(topic), "%s.CN.declaration.priority", prefix); /* coffee, HS 09 */
   record *recs;
   size_t n = consume_all(bootstrap, topic, 2000, &recs);
   CHECK((int)n == accepted, "%zu records for %d accepted", n, accepted);
@@ -641,17 +642,19 @@ static int test_formats(void) {
       {"sps/th-vn-durian-phyto.xml", "application/xml", "VN", "sps_certificate", "sps", "sps",
        "X-UCR: 6TH0105536000123-DUR0001\r\n"},
   };
-  char ids[4][64];
+  char ids[4][64], topics[4][200];
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     size_t len;
     char *body = example(cases[i].file, &len);
     tc_response r;
     ids[i][0] = 0;
+    topics[i][0] = 0;
     REQUIRE(!post(port, client_cert, client_key, cases[i].ctype, body, len, cases[i].extra, &r), "post: %s", r.error);
     CHECK(r.status == 202, "%s: status %d body %s", cases[i].file, r.status, r.body);
     json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
     if (j) {
       snprintf(ids[i], sizeof(ids[i]), "%s", json_str(j, "id") ? json_str(j, "id") : "");
+      snprintf(topics[i], sizeof(topics[i]), "%s", json_str(j, "topic") ? json_str(j, "topic") : "");
       CHECK(json_str(j, "destination") && !strcmp(json_str(j, "destination"), cases[i].dest), "%s: destination in %s",
             cases[i].file, r.body);
       CHECK(json_str(j, "source_format") && !strcmp(json_str(j, "source_format"), cases[i].in_format),
@@ -685,7 +688,9 @@ static int test_formats(void) {
   }
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char topic[200];
-    snprintf(topic, sizeof(topic), "%s.%s.%s", prefix, cases[i].dest, cases[i].kind);
+    /* Agricultural goods all: the priority lane. */
+    snprintf(topic, sizeof(topic), "%s.%s.%s.priority", prefix, cases[i].dest, cases[i].kind);
+    CHECK(!strcmp(topic, topics[i]), "%s: routed to %s, want %s", cases[i].file, topics[i], topic);
     record *recs;
     size_t n = consume_all(bootstrap, topic, 3000, &recs);
     record *rec = find_record(recs, n, ids[i]);
@@ -1177,7 +1182,7 @@ static int test_signatures(void) {
   json_decref(j);
   tc_response_free(&r);
   char topic[200];
-  snprintf(topic, sizeof(topic), "%s.VN.sps_certificate", prefix);
+  snprintf(topic, sizeof(topic), "%s.VN.sps_certificate.priority", prefix);
   record *recs;
   size_t n = consume_all(bootstrap, topic, 3000, &recs);
   record *rec = find_record(recs, n, id);
@@ -1292,7 +1297,7 @@ static int test_ingest(void) {
         dups);
   records_free(recs, n);
   char routed[200];
-  snprintf(routed, sizeof(routed), "%s.VN.declaration", prefix);
+  snprintf(routed, sizeof(routed), "%s.VN.declaration.priority", prefix);
   n = consume_all(bootstrap, routed, 3000, &recs);
   size_t k = distinct_ids(recs, n, &dups);
   CHECK(k == N_VALID && dups == 0, "routed: %zu distinct, %zu duplicates, want %d and 0", k, dups, N_VALID);
