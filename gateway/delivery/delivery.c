@@ -701,14 +701,17 @@ static int worker_init(gw_delivery *d, worker *w, gw_error *err) {
 }
 
 static void worker_close(worker *w) {
+  /* Before the consumer goes: its destroy waits for every message it handed out. */
+  for (size_t i = 0; i < w->n_held; i++) rd_kafka_message_destroy(w->held[i]);
+  free(w->held);
+  w->held = NULL;
+  w->n_held = 0;
   if (w->rk) {
     /* Leaves the group; with auto commit off nothing is committed here. */
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(w->rk);
     if (e) gw_log(GW_LOG_WARN, "delivery_close", "consumer close: %s", rd_kafka_err2str(e));
     rd_kafka_destroy(w->rk);
   }
-  for (size_t i = 0; i < w->n_held; i++) rd_kafka_message_destroy(w->held[i]);
-  free(w->held);
   if (w->dlq) {
     /* A dead letter abandoned at stop may still land: its record is not
      * committed, so it is dead-lettered again later (a duplicate, not a loss). */
