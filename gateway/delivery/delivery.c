@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -564,6 +565,12 @@ static void deliver(worker *w, const rd_kafka_message_t *m) {
 static void *worker_main(void *arg) {
   worker *w = arg;
   gw_delivery *d = w->d;
+  /* OpenSSL writes with write(2): a peer that went away must give EPIPE in
+   * this thread, not a SIGPIPE that ends the process. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
   while (!stopping(d)) {
     rd_kafka_message_t *m = NULL;
     if (w->n_held) {
