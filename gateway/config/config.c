@@ -10,8 +10,11 @@
 #include <yaml.h>
 
 #include "core/log.h"
+#include "delivery/client.h"
+#include "delivery/delivery.h"
 
-enum key_type { KT_STR, KT_BOOL, KT_UINT, KT_SIZE, KT_PATH };
+/* KT_AUTO: a boolean that may also be "auto" (stored as -1). */
+enum key_type { KT_STR, KT_BOOL, KT_UINT, KT_SIZE, KT_PATH, KT_AUTO };
 
 typedef struct key_def {
   const char *name;   /* section.key as written in the file */
@@ -74,6 +77,28 @@ static const key_def keys[] = {
   {"ingest.batch", KT_UINT, "100", OFF(ingest_batch), 1, 10000,
    "records per Kafka transaction (routed messages, dead letters, results and offsets commit together)"},
   {"routing.topic_prefix", KT_STR, "lmcgw", OFF(topic_prefix), 0, 0, "prefix of every Kafka topic"},
+  {"delivery.enabled", KT_AUTO, "auto", OFF(delivery_enabled), 0, 0,
+   "deliver what arrives for this country (<prefix>.<country>.<type>) to countries.<country>.endpoint; "
+   "auto: when that endpoint is set"},
+  {"delivery.cert", KT_PATH, NULL, OFF(delivery_cert), 0, 0,
+   "client certificate chain (PEM) presented to the national endpoint; default tls.cert"},
+  {"delivery.key", KT_PATH, NULL, OFF(delivery_key), 0, 0, "key of delivery.cert (PEM); default tls.key"},
+  {"delivery.ca", KT_PATH, NULL, OFF(delivery_ca), 0, 0, "CA bundle verifying the national endpoint; required for https"},
+  {"delivery.allow_http", KT_BOOL, "false", OFF(delivery_allow_http), 0, 0,
+   "accept an http:// endpoint (documents travel unencrypted: test setups only)"},
+  {"delivery.timeout_ms", KT_UINT, "10000", OFF(delivery_timeout_ms), 100, 300000,
+   "time one delivery attempt may take: connect, TLS, send, answer"},
+  {"delivery.retry_initial_ms", KT_UINT, "500", OFF(delivery_retry_initial_ms), 1, 600000,
+   "backoff before the first retry (exponential, full jitter)"},
+  {"delivery.retry_max_ms", KT_UINT, "30000", OFF(delivery_retry_max_ms), 1, 600000, "largest backoff between retries"},
+  {"delivery.deadline_s", KT_UINT, "3600", OFF(delivery_deadline_s), 1, 30 * 86400,
+   "a record not delivered this long after its first attempt goes to <prefix>.dlq"},
+  {"delivery.breaker_failures", KT_UINT, "5", OFF(delivery_breaker_failures), 1, 1000,
+   "consecutive failed attempts that open the circuit breaker (no requests while open)"},
+  {"delivery.breaker_open_ms", KT_UINT, "30000", OFF(delivery_breaker_open_ms), 1, 3600000,
+   "how long the breaker stays open before one trial request"},
+  {"delivery.workers", KT_UINT, "1", OFF(delivery_workers), 1, 64,
+   "consumers (threads) delivering in parallel; each keeps partition order"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= sizeof(((gw_config *)0)->key_line) / sizeof(long), "grow gw_config.key_line");
@@ -161,10 +186,16 @@ static int set_key(gw_config *c, const key_def *k, const char *v, long line, gw_
     *str_at(c, k->off) = n;
     return 0;
   }
+  case KT_AUTO:
+    if (!strcasecmp(v, "auto")) {
+      *(int *)((char *)c + k->off) = -1;
+      return 0;
+    }
+    /* fall through */
   case KT_BOOL: {
     int b;
     if (parse_bool(v, &b)) {
-      diag(d, line, k->name, "'%s' is not a boolean (true or false)", v);
+      diag(d, line, k->name, "'%s' is not a boolean (true or false%s)", v, k->type == KT_AUTO ? " or auto" : "");
       return GW_ECONFIG;
     }
     *(int *)((char *)c + k->off) = b;
@@ -489,7 +520,7 @@ static void load_yaml(gw_config *c, yaml_document_t *doc, gw_config_diags *d) {
     for (size_t i = 0; i < N_KEYS && !known_section; i++)
       if (!strncmp(keys[i].name, sec, strlen(sec)) && keys[i].name[strlen(sec)] == '.') known_section = 1;
     if (!known_section) {
-      diag(d, line_of(kn), sec, "unknown section '%s' (gateway, http, tls, signing, pipeline, access, routing, kafka, schemas, adapters, countries)", sec);
+      diag(d, line_of(kn), sec, "unknown section '%s' (gateway, http, tls, signing, pipeline, access, trust, routing, delivery, kafka, schemas, adapters, countries)", sec);
       continue;
     }
     for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
@@ -568,6 +599,7 @@ static const char *kafka_get(const gw_config *c, const char *k) {
  * names the place. */
 static void check_adapters(gw_config *c, gw_config_diags *d);
 static void check_countries(gw_config *c, gw_config_diags *d);
+static void check_delivery(gw_config *c, gw_config_diags *d);
 
 static void check(gw_config *c, gw_config_diags *d) {
   if (!gw_country_code_ok(c->country))
@@ -640,6 +672,7 @@ static void check(gw_config *c, gw_config_diags *d) {
   }
   check_adapters(c, d);
   check_countries(c, d);
+  check_delivery(c, d);
 }
 
 /* The formats the binary has built in; configured adapters add theirs. */
@@ -696,6 +729,50 @@ static void check_countries(gw_config *c, gw_config_diags *d) {
     }
     if (p->endpoint && strncmp(p->endpoint, "https://", 8) && strncmp(p->endpoint, "http://", 7))
       diag(d, p->line, "countries.endpoint", "%s: '%s' is not an http(s) URL", p->code, p->endpoint);
+  }
+}
+
+static void check_delivery(gw_config *c, gw_config_diags *d) {
+  const gw_country_profile *own = gw_config_country(c, c->country);
+  const char *ep = own ? own->endpoint : NULL;
+  int on = c->delivery_enabled < 0 ? ep != NULL : c->delivery_enabled;
+  if (c->delivery_retry_max_ms < c->delivery_retry_initial_ms)
+    diag(d, L(c, "delivery.retry_max_ms"), "delivery.retry_max_ms", "%u is less than delivery.retry_initial_ms (%u)",
+         c->delivery_retry_max_ms, c->delivery_retry_initial_ms);
+  if (!on) return;
+  if (!ep) {
+    diag(d, L(c, "delivery.enabled"), "delivery.enabled", "countries.%s.endpoint is not set: there is nowhere to deliver to",
+         c->country ? c->country : "?");
+    return;
+  }
+  char key[64];
+  snprintf(key, sizeof(key), "countries.%s.endpoint", c->country);
+  gw_delivery_url u;
+  gw_error e = {0};
+  if (gw_delivery_url_parse(ep, c->delivery_allow_http, &u, &e)) {
+    diag(d, own->line, key, "%s", e.msg);
+    return;
+  }
+  /* A consumer that does not poll within max.poll.interval.ms leaves the
+   * group; the worker polls between attempts, so one attempt, one backoff
+   * and one dead-letter try must fit with room to spare. */
+  const char *mpi = kafka_get(c, "max.poll.interval.ms");
+  unsigned long long need = 2ULL * ((unsigned long long)c->delivery_timeout_ms + c->delivery_retry_max_ms) + GW_DELIVERY_DLQ_TIMEOUT_MS;
+  if (mpi && strtoull(mpi, NULL, 10) < need)
+    diag(d, L(c, "kafka.max.poll.interval.ms"), "kafka.max.poll.interval.ms",
+         "%s is too short for delivery: needs at least %llu (2 x (delivery.timeout_ms + delivery.retry_max_ms) + %u)", mpi,
+         need, GW_DELIVERY_DLQ_TIMEOUT_MS);
+  if (!u.https) return;
+  if (!c->delivery_ca) diag(d, L(c, "delivery.ca"), "delivery.ca", "is required to verify %s", ep);
+  need_file(c, d, "delivery.ca", c->delivery_ca);
+  if (c->delivery_cert || c->delivery_key) {
+    if (!c->delivery_key) diag(d, L(c, "delivery.cert"), "delivery.key", "is required with delivery.cert");
+    if (!c->delivery_cert) diag(d, L(c, "delivery.key"), "delivery.cert", "is required with delivery.key");
+    need_file(c, d, "delivery.cert", c->delivery_cert);
+    need_file(c, d, "delivery.key", c->delivery_key);
+  } else if (!c->tls_cert || !c->tls_key) {
+    diag(d, L(c, "delivery.cert"), "delivery.cert",
+         "the national endpoint takes mutual TLS: set delivery.cert and delivery.key (or tls.cert and tls.key)");
   }
 }
 

@@ -114,9 +114,16 @@ typedef struct gw_config {
   size_t n_schemas;
   gw_adapter_cfg *adapters;
   size_t n_adapters;
+  /* delivery (gateway/delivery) */
+  int delivery_enabled;    /* 1, 0, or -1: "auto", on when the own country has an endpoint */
+  int delivery_allow_http; /* accept an http:// endpoint (tests only) */
+  char *delivery_cert, *delivery_key; /* client certificate; NULL: tls.cert/tls.key */
+  char *delivery_ca;       /* CA bundle verifying the endpoint */
+  unsigned delivery_timeout_ms, delivery_retry_initial_ms, delivery_retry_max_ms, delivery_deadline_s;
+  unsigned delivery_breaker_failures, delivery_breaker_open_ms, delivery_workers;
   gw_country_profile countries[GW_MAX_COUNTRIES];
   size_t n_countries;
-  long key_line[48];       /* where each table key was set in the file, 0: not there */
+  long key_line[64];       /* where each table key was set in the file, 0: not there */
 } gw_config;
 
 /* One problem found while loading; `lmcgw config check` prints them all. */

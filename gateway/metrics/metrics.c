@@ -17,6 +17,7 @@ static struct {
   atomic_uint_fast64_t count[GW_STAGE_COUNT];
   atomic_uint_fast64_t outcome[GW_OUT_COUNT];
   atomic_long queue_depth;
+  atomic_uint_fast64_t delivery[GW_DEL_COUNT];
 } m;
 
 static const char *stage_names[GW_STAGE_COUNT] = {"queue", "parse", "validate", "sign", "serialize", "kafka_ack", "total"};
@@ -30,6 +31,20 @@ void gw_metrics_stage(enum gw_stage s, uint64_t ns) {
   atomic_fetch_add_explicit(&m.bucket[s][i], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&m.sum_ns[s], ns, memory_order_relaxed);
   atomic_fetch_add_explicit(&m.count[s], 1, memory_order_relaxed);
+}
+
+static const struct {
+  const char *name, *help;
+} delivery_names[GW_DEL_COUNT] = {
+    {"lmcgw_delivery_attempts_total", "HTTP requests made to the national endpoint."},
+    {"lmcgw_delivery_delivered_total", "Records the national endpoint accepted (2xx)."},
+    {"lmcgw_delivery_dead_lettered_total", "Records the delivery worker sent to the dead-letter topic."},
+    {"lmcgw_delivery_breaker_opened_total", "Times the delivery circuit breaker opened."},
+};
+
+void gw_metrics_delivery(enum gw_delivery_counter c) { atomic_fetch_add_explicit(&m.delivery[c], 1, memory_order_relaxed); }
+uint64_t gw_metrics_delivery_count(enum gw_delivery_counter c) {
+  return atomic_load_explicit(&m.delivery[c], memory_order_relaxed);
 }
 
 void gw_metrics_outcome(enum gw_outcome o) { atomic_fetch_add_explicit(&m.outcome[o], 1, memory_order_relaxed); }
@@ -93,6 +108,9 @@ char *gw_metrics_render(const gw_metrics_extra *x, size_t *len) {
   }
   put(&b, "# HELP lmcgw_work_queue_depth Messages waiting for a worker thread.\n# TYPE lmcgw_work_queue_depth gauge\n");
   put(&b, "lmcgw_work_queue_depth %ld\n", gw_metrics_queue_depth());
+  for (int c = 0; c < GW_DEL_COUNT; c++)
+    put(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", delivery_names[c].name, delivery_names[c].help,
+        delivery_names[c].name, delivery_names[c].name, (unsigned long long)gw_metrics_delivery_count(c));
   if (x) {
     put(&b, "# HELP lmcgw_kafka_messages_in_flight Messages produced and not yet acknowledged.\n# TYPE lmcgw_kafka_messages_in_flight gauge\n");
     put(&b, "lmcgw_kafka_messages_in_flight %zu\n", x->kafka_inflight);

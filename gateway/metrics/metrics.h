@@ -29,7 +29,18 @@ enum gw_outcome {
   GW_OUT_COUNT
 };
 
+/* Delivery worker counters (gateway/delivery). */
+enum gw_delivery_counter {
+  GW_DEL_ATTEMPTS,       /* HTTP requests made to the national endpoint */
+  GW_DEL_DELIVERED,      /* records the endpoint accepted (2xx) */
+  GW_DEL_DEAD_LETTERED,  /* records sent to the dead-letter topic */
+  GW_DEL_BREAKER_OPENED, /* times the circuit breaker opened */
+  GW_DEL_COUNT
+};
+
 void gw_metrics_stage(enum gw_stage stage, uint64_t ns);
+void gw_metrics_delivery(enum gw_delivery_counter c);
+uint64_t gw_metrics_delivery_count(enum gw_delivery_counter c);
 void gw_metrics_outcome(enum gw_outcome o);
 void gw_metrics_queue_depth_add(int delta);
 long gw_metrics_queue_depth(void);

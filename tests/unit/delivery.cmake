@@ -1,0 +1,4 @@
+# Delivery worker tests (gateway/delivery): librdkafka's in-process mock
+# cluster and a TLS server thread; the test PKI comes from scripts/test-pki.sh.
+lmcgw_unit(delivery)
+set_tests_properties(unit.delivery PROPERTIES TIMEOUT 600)
