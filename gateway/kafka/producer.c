@@ -241,11 +241,6 @@ size_t gw_kafka_inflight(gw_kafka_producer *p) {
 
 int gw_kafka_ready(gw_kafka_producer *p) { return atomic_load(&p->ready); }
 
-const char *gw_kafka_mock_bootstraps(gw_kafka_producer *p) {
-  rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(p->rk);
-  return mc ? rd_kafka_mock_cluster_bootstraps(mc) : NULL;
-}
-
 static void on_poll_closed(uv_handle_t *h) {
   gw_kafka_producer *p = h->data;
   close(p->pipefd[0]);

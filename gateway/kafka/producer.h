@@ -66,11 +66,6 @@ size_t gw_kafka_inflight(gw_kafka_producer *p);
 /* 1 when a metadata request answered within the last check (every 2 s). */
 int gw_kafka_ready(gw_kafka_producer *p);
 
-/* With gateway.mock_kafka: the in-process mock cluster's bootstrap servers,
- * for other clients (the delivery worker) to join it; NULL otherwise. Valid
- * until the producer is closed. */
-const char *gw_kafka_mock_bootstraps(gw_kafka_producer *p);
-
 /* Waits up to timeout_ms for outstanding messages (their callbacks run), then
  * stops the poll handle and destroys the producer. Runs the loop itself while
  * flushing, so call it from the loop thread outside callbacks, or after the

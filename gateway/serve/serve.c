@@ -25,6 +25,7 @@
 #include "adapters/registry.h"
 #include "model/json.h"
 #include "pipeline/process.h"
+#include "delivery/delivery.h"
 #include "serve/ingest.h"
 #include "serve/status_feed.h"
 #include "ui/static.h"
@@ -41,6 +42,7 @@ typedef struct gw_server {
   gw_kafka_producer *kafka;
   gw_ingest *ingest;   /* <prefix>.in, on a thread of its own; NULL when off */
   gw_feed *feed;       /* status events: the store and its queries */
+  gw_delivery *delivery; /* <prefix>.<own country>.* to the national endpoint; NULL when off */
   char status_topic[200];
   gw_http_server *http;
   uv_signal_t sig[2];
@@ -170,6 +172,20 @@ static void on_ingested(void *ud, rd_kafka_t *rk, const gw_submission *in, const
     if (e) gw_log_msg(GW_LOG_WARN, "status_event", in->id, out->ucr, "not recorded: %s", rd_kafka_err2str(e));
     gw_feed_record_free(&r);
   }
+}
+
+/* Delivery outcomes, from the delivery worker's threads. */
+static void on_delivery_status(void *ud, const char *stage, const char *message_id, const char *ucr,
+                               const char *document_type, const char *detail) {
+  gw_server *srv = ud;
+  int st = gw_status_stage_parse(stage);
+  if (st < 0) return;
+  gw_feed_record r;
+  if (gw_feed_event_by_id(srv->cfg, (gw_status_stage)st, message_id, ucr, document_type, detail, &r)) return;
+  gw_error e = {0};
+  if (gw_kafka_produce_grouped(srv->kafka, srv->status_topic, r.key, strlen(r.key), r.value, strlen(r.value), &e))
+    gw_log_msg(GW_LOG_WARN, "status_event", message_id, ucr, "%s not recorded: %s", stage, e.msg);
+  gw_feed_record_free(&r);
 }
 
 static const char *signing_detail(const gw_processed *out) {
@@ -699,6 +715,10 @@ static void on_signal(uv_signal_t *h, int signum) {
    * its outputs, or read again by another instance. */
   gw_ingest_stop(srv->ingest);
   srv->ingest = NULL;
+  /* Delivery stops between attempts; what it did not commit is delivered
+   * again by another instance or at the next start (receivers dedup). */
+  gw_delivery_stop(srv->delivery);
+  srv->delivery = NULL;
   check_drain(srv);
 }
 
@@ -763,6 +783,16 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   }
   snprintf(srv->status_topic, sizeof(srv->status_topic), "%s.status", cfg->topic_prefix);
   if (!rc) rc = gw_feed_start(cfg, gw_kafka_mock_bootstrap(srv->kafka), &srv->feed, err);
+  if (!rc) {
+    gw_delivery_config dc;
+    rc = gw_delivery_config_from(cfg, &dc, err);
+    if (!rc && dc.enabled) {
+      dc.on_status = on_delivery_status;
+      dc.ud = srv;
+      dc.bootstrap = gw_kafka_mock_bootstrap(srv->kafka);
+      rc = gw_delivery_start(&dc, &srv->delivery, err);
+    }
+  }
   if (!rc && cfg->ingest_enabled) {
     gw_ingest_options io = {.bootstrap = gw_kafka_mock_bootstrap(srv->kafka), .on_processed = on_ingested, .ud = srv};
     rc = gw_ingest_start(cfg, &srv->pipe, &io, &srv->ingest, err);
@@ -781,6 +811,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     if (srv->forced) return GW_ECANCELED; /* threads may still run: leave everything */
   } else {
     gw_ingest_stop(srv->ingest);
+    gw_delivery_stop(srv->delivery);
     if (srv->http) gw_http_server_close(srv->http, NULL, NULL);
     if (srv->kafka) gw_kafka_producer_close(srv->kafka, 0);
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
