@@ -10,7 +10,7 @@ set_tests_properties(fixture.kafka.start PROPERTIES FIXTURES_SETUP kafka LABELS 
 add_test(NAME fixture.kafka.stop COMMAND ${CMAKE_SOURCE_DIR}/scripts/kafka.sh stop ${LMCGW_TEST_KAFKA_DIR})
 set_tests_properties(fixture.kafka.stop PROPERTIES FIXTURES_CLEANUP kafka LABELS fixture)
 
-add_executable(test_gateway integration/test_gateway.c support/client.c support/proc.c)
+add_executable(test_gateway integration/test_gateway.c support/client.c support/proc.c support/endpoint.c)
 target_compile_options(test_gateway PRIVATE ${LMCGW_WARN})
 target_include_directories(test_gateway PRIVATE support)
 target_link_libraries(test_gateway PRIVATE lmcgw_testutil PkgConfig::DEPS pthread)
@@ -22,7 +22,7 @@ set(LMCGW_IT_ENV
   LMCGW_TEST_KAFKA_DIR=${LMCGW_TEST_KAFKA_DIR}
   LMCGW_TEST_KAFKA_SH=${CMAKE_SOURCE_DIR}/scripts/kafka.sh)
 
-foreach(t roundtrip formats access hostile signatures ingest ui shutdown)
+foreach(t roundtrip formats access hostile signatures ingest ui exchange shutdown)
   add_test(NAME integration.${t} COMMAND test_gateway ${t})
   set_tests_properties(integration.${t} PROPERTIES FIXTURES_REQUIRED "kafka;pki" ENVIRONMENT "${LMCGW_IT_ENV}"
     LABELS integration TIMEOUT 300)

@@ -1,7 +1,7 @@
 /* End-to-end tests of `lmcgw serve` against a real Apache Kafka broker
  * (started by the CTest fixture, or by the test itself for the outage test),
  * over real HTTPS with client certificates. One test per process:
- *   test_gateway roundtrip | formats | access | hostile | signatures | ingest | ui | outage | shutdown | dev
+ *   test_gateway roundtrip | formats | access | hostile | signatures | ingest | ui | exchange | outage | shutdown | dev
  * Environment: LMCGW_BIN, LMCGW_TEST_PKI (scripts/test-pki.sh output),
  * LMCGW_TEST_KAFKA_DIR (fixture broker dir with a bootstrap file),
  * LMCGW_TEST_KAFKA_SH (scripts/kafka.sh, for the outage test). */
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "endpoint.h"
 #include "proc.h"
 #include "testutil.h"
 
@@ -1430,9 +1431,177 @@ static int test_ui(void) {
   return failures ? 1 : 0;
 }
 
+/* A gateway configured as one country of the exchange, on the shared broker. */
+static char *exchange_config(const char *dir, const char *cc, const char *bootstrap, const char *prefix, int endpoint_port) {
+  char text[8192], name[64];
+  snprintf(name, sizeof(name), "%s.yaml", cc);
+  snprintf(text, sizeof(text),
+           "gateway:\n  country: %s\n  instance_id: it-%s-%s\n  state_dir: %s/state-%s\n"
+           "http:\n  listen: 127.0.0.1:1\n"
+           "tls:\n  cert: %s\n  key: %s\n  client_ca: %s\n"
+           "signing:\n  key: %s\n  cert: %s\n"
+           "pipeline:\n  workers: 2\n  produce_timeout_ms: 10000\n"
+           "routing:\n  topic_prefix: %s\n"
+           "kafka:\n  bootstrap.servers: %s\n"
+           "delivery:\n  ca: %s\n  cert: %s\n  key: %s\n  retry_initial_ms: 200\n  retry_max_ms: 1000\n"
+           "countries:\n  VN: {endpoint: 'https://127.0.0.1:%d/inbox', trust_store: %s/trust/VN}\n"
+           "  TH: {trust_store: %s/trust/TH}\n",
+           cc, prefix, cc, dir, cc, server_cert, server_key, ca, signer_key, signer_cert, prefix, bootstrap, ca,
+           role_cert[R_VN_CUSTOMS], role_key[R_VN_CUSTOMS], endpoint_port, pki, pki);
+  return tu_write(dir, name, text);
+}
+
+/* GET path with the admin certificate until the body holds want. */
+static char *wait_get(int port, const char *path, const char *want, int timeout_ms) {
+  tc_tls tls = {ca, role_cert[R_ADMIN], role_key[R_ADMIN]};
+  for (long long end = tp_now_ms() + timeout_ms; tp_now_ms() < end; usleep(200000)) {
+    tc_response r;
+    if (!tc_request(port, &tls, "GET", path, NULL, NULL, 0, NULL, &r) && r.status == 200 && r.body &&
+        strstr(r.body, want)) {
+      char *b = strdup(r.body);
+      tc_response_free(&r);
+      return b;
+    }
+    tc_response_free(&r);
+  }
+  return NULL;
+}
+
+/* The shipment's answer without what changes by itself (elapsed_s). */
+static char *stable_shipment(const char *body) {
+  json_t *j = json_loads(body, 0, NULL);
+  if (!j) return NULL;
+  json_object_del(j, "elapsed_s");
+  char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+  json_decref(j);
+  return s;
+}
+
+/* Two gateways, Thailand and Vietnam, on one broker. Thailand's takes a
+ * declaration and an SPS certificate for one consignment; Vietnam's
+ * delivery worker hands both, in Vietnam's formats and signed, to the
+ * national endpoint, which is down at first and then up: nothing lost,
+ * nothing twice. Both gateways' status shows the timeline and the shipment
+ * ready for clearance; Vietnam's status store, deleted, is rebuilt from the
+ * topic with the same answers. */
+static int test_exchange(void) {
+  char bootstrap[256], bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char *dir = tu_mkdtemp("it-exchange"), prefix[64], log_th[600], log_vn[600];
+  snprintf(prefix, sizeof(prefix), "ex%d%lld", getpid(), tp_now_ms() % 100000);
+  snprintf(log_th, sizeof(log_th), "%s/gateway-th.log", dir);
+  snprintf(log_vn, sizeof(log_vn), "%s/gateway-vn.log", dir);
+  int ep_port = srv_free_port();
+  char *cfg_th = exchange_config(dir, "TH", bootstrap, prefix, ep_port);
+  char *cfg_vn = exchange_config(dir, "VN", bootstrap, prefix, ep_port);
+  int port_th = tp_free_port(), port_vn = tp_free_port();
+  pid_t th = start_gateway(cfg_th, port_th, log_th);
+  REQUIRE(th > 0, "TH gateway start");
+  pid_t vn = start_gateway(cfg_vn, port_vn, log_vn);
+  REQUIRE(vn > 0, "VN gateway start");
+  static const char *UCR = "6TH0105536000123-DUR0001";
+  static const struct {
+    const char *file, *extra;
+  } docs[] = {{"declarations/th-vn-durian-export.xml", NULL},
+              {"sps/th-vn-durian-phyto.xml", "X-UCR: 6TH0105536000123-DUR0001\r\n"}};
+  char ids[2][64] = {"", ""};
+  for (size_t i = 0; i < 2; i++) {
+    size_t len;
+    char *b = example(docs[i].file, &len);
+    tc_response r;
+    REQUIRE(!post(port_th, client_cert, client_key, "application/xml", b, len, docs[i].extra, &r), "%s", r.error);
+    CHECK(r.status == 202, "%s: %d %s", docs[i].file, r.status, r.body);
+    json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+    if (j && json_str(j, "id")) snprintf(ids[i], sizeof(ids[i]), "%s", json_str(j, "id"));
+    json_decref(j);
+    tc_response_free(&r);
+    free(b);
+  }
+  /* The endpoint is down for the first seconds: deliveries fail and are retried. */
+  char path[300];
+  snprintf(path, sizeof(path), "/v1/shipments/%s", UCR);
+  char *b = wait_get(port_vn, path, "DELIVERY_FAILED", 30000);
+  CHECK(b != NULL, "VN records the failed delivery while the endpoint is down");
+  free(b);
+  tsrv *ep = srv_start(pki, "127.0.0.1", ep_port, 200, NULL, 0);
+  REQUIRE(ep != NULL, "endpoint starts on %d", ep_port);
+  for (long long end = tp_now_ms() + 60000; tp_now_ms() < end && !(srv_ok_with_id(ep, ids[0]) && srv_ok_with_id(ep, ids[1]));)
+    usleep(100000);
+  for (size_t i = 0; i < 2; i++) CHECK(srv_ok_with_id(ep, ids[i]) == 1, "%s delivered once", docs[i].file);
+  pthread_mutex_lock(&ep->mu);
+  for (size_t i = 0; i < ep->n_reqs; i++) {
+    const req *q = &ep->reqs[i];
+    if (!strcmp(q->id, ids[0])) {
+      /* Vietnam's systems take UN/EDIFACT: translated, with the gateway's JWS. */
+      CHECK(!strcmp(q->format, "cusdec") && !strncmp(q->ctype, "application/edifact", 19), "declaration as %s (%s)",
+            q->format, q->ctype);
+      CHECK(!strncmp(q->body, "UNA", 3) || !strncmp(q->body, "UNB", 3), "EDIFACT body: %.40s", q->body);
+      CHECK(q->jws[0] != 0, "the declaration carries the gateway's JWS");
+      CHECK(!strcmp(q->ucr, UCR) && !strcmp(q->origin, "TH"), "envelope: UCR %s, origin %s", q->ucr, q->origin);
+    } else if (!strcmp(q->id, ids[1])) {
+      CHECK(!strcmp(q->format, "sps") && strstr(q->body, "SPSCertificate"), "certificate as %s", q->format);
+    }
+  }
+  pthread_mutex_unlock(&ep->mu);
+  /* Both sides: the whole timeline, and the shipment ready for clearance. */
+  char *th_view = wait_get(port_th, path, "READY_FOR_CLEARANCE", 20000);
+  char *vn_view = wait_get(port_vn, path, "DELIVERED", 20000);
+  CHECK(th_view && vn_view && strstr(vn_view, "READY_FOR_CLEARANCE"), "both sides see the shipment ready: %.300s",
+        vn_view ? vn_view : "(none)");
+  static const char *stages[] = {"RECEIVED", "VALIDATED", "SIGNED", "ROUTED", "DELIVERY_FAILED", "DELIVERED"};
+  for (size_t i = 0; i < 6; i++) CHECK(vn_view && strstr(vn_view, stages[i]), "the timeline has %s", stages[i]);
+  free(th_view);
+  /* A second consignment document once everything runs: how long from
+   * submission in Thailand to delivery in Vietnam. */
+  size_t len;
+  char *decl = example("declarations/th-vn-durian-export.xml", &len);
+  tc_response r;
+  long long t0 = tp_now_ms();
+  REQUIRE(!post(port_th, client_cert, client_key, "application/xml", decl, len, NULL, &r), "%s", r.error);
+  char id3[64] = "";
+  json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+  if (j && json_str(j, "id")) snprintf(id3, sizeof(id3), "%s", json_str(j, "id"));
+  json_decref(j);
+  tc_response_free(&r);
+  free(decl);
+  while (tp_now_ms() - t0 < 30000 && !srv_ok_with_id(ep, id3)) usleep(2000);
+  CHECK(srv_ok_with_id(ep, id3) == 1, "the second declaration is delivered");
+  fprintf(stderr, "exchange: submission in TH to delivery in VN: %lld ms (ASan build, real broker)\n", tp_now_ms() - t0);
+  /* Vietnam's status store deleted: rebuilt from the topic, same answers. */
+  free(vn_view);
+  vn_view = wait_get(port_vn, path, id3, 20000);
+  CHECK(tp_stop(vn, SIGTERM, 15000) == 0, "VN stops");
+  char db[700];
+  snprintf(db, sizeof(db), "%s/state-VN/status.db", dir);
+  CHECK(unlink(db) == 0, "status store deleted");
+  snprintf(db, sizeof(db), "%s/state-VN/status.db-wal", dir);
+  unlink(db);
+  snprintf(db, sizeof(db), "%s/state-VN/status.db-shm", dir);
+  unlink(db);
+  vn = start_gateway(cfg_vn, port_vn, log_vn);
+  REQUIRE(vn > 0, "VN gateway restart");
+  char *rebuilt = wait_get(port_vn, path, id3, 30000);
+  char *a = vn_view ? stable_shipment(vn_view) : NULL, *c = rebuilt ? stable_shipment(rebuilt) : NULL;
+  CHECK(a && c && !strcmp(a, c), "rebuilt store gives the same answer:\n  before %.400s\n  after  %.400s", a ? a : "-",
+        c ? c : "-");
+  free(a);
+  free(c);
+  free(vn_view);
+  free(rebuilt);
+  srv_stop(ep);
+  CHECK(tp_stop(th, SIGTERM, 15000) == 0, "TH graceful exit");
+  CHECK(tp_stop(vn, SIGTERM, 15000) == 0, "VN graceful exit");
+  free(cfg_th);
+  free(cfg_vn);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|ingest|ui|outage|shutdown|dev\n");
+    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|ingest|ui|exchange|outage|shutdown|dev\n");
     return 2;
   }
   bin = env_or_die("LMCGW_BIN");
@@ -1449,6 +1618,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "signatures")) rc = test_signatures();
   else if (!strcmp(argv[1], "ingest")) rc = test_ingest();
   else if (!strcmp(argv[1], "ui")) rc = test_ui();
+  else if (!strcmp(argv[1], "exchange")) rc = test_exchange();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;
