@@ -10,6 +10,7 @@
 
 #include "cli/formats_cli.h"
 #include "cli/pki_cli.h"
+#include "cli/status_cli.h"
 #include "cli/trust_cli.h"
 #include "config/config.h"
 #include "core/error.h"
@@ -35,6 +36,7 @@ static void usage_main(FILE *out) {
           "  verify         check XMLDSig signatures against a trust store directory\n"
           "  config check   check a configuration file and report every problem with its line\n"
           "  config keys    list every configuration key with its default\n"
+          "  status         ask a running gateway where a shipment stands (UCR)\n"
           "  pki init       make a development PKI (CAs, CRLs, gateway and client certs)\n"
           "  pki revoke     add a certificate to a CA's CRL (for tests)\n"
           "  version        print the version and the libraries in use\n"
@@ -188,6 +190,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "translate")) return gw_cli_translate(argc - 1, argv + 1);
   if (!strcmp(cmd, "formats")) return gw_cli_formats(argc - 1, argv + 1);
   if (!strcmp(cmd, "pki")) return gw_cli_pki(argc - 1, argv + 1);
+  if (!strcmp(cmd, "status")) return gw_cli_status(argc - 1, argv + 1);
   if (!strcmp(cmd, "sign")) return gw_cli_sign(argc - 1, argv + 1);
   if (!strcmp(cmd, "verify")) return gw_cli_verify(argc - 1, argv + 1);
   fprintf(stderr, "lmcgw: unknown command '%s'\n\n", cmd);

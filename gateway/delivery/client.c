@@ -551,6 +551,31 @@ void gw_delivery_response_free(gw_delivery_response *r) {
 
 static int header_ok(const char *s) { return !strpbrk(s, "\r\n"); }
 
+/* Sends a prepared request on the kept connection or a new one. */
+static int send_request(gw_delivery_client *c, const char *head, size_t n, const void *body, size_t body_len,
+                        gw_delivery_response *resp, gw_error *err) {
+  uint64_t deadline = now_ms() + c->timeout_ms;
+  int rc = 0;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int reused = c->fd >= 0;
+    if (reused && stale(c)) {
+      gw_delivery_client_disconnect(c);
+      reused = 0;
+    }
+    if (!reused && (rc = connect_endpoint(c, deadline, err))) break;
+    int answered = 0;
+    rc = exchange(c, head, n, body, body_len, resp, deadline, &answered, err);
+    if (!rc) break;
+    gw_delivery_client_disconnect(c);
+    /* The server may close an idle connection just as we reuse it; the
+     * message is then sent again on a new one (receivers deduplicate). */
+    if (!reused || answered || rc == GW_ECANCELED || rc == GW_ENOMEM || now_ms() >= deadline) break;
+    gw_delivery_response_free(resp);
+    resp->retry_after_s = -1;
+  }
+  return rc;
+}
+
 int gw_delivery_client_post(gw_delivery_client *c, const char *content_type, const gw_delivery_header *headers,
                             size_t n_headers, const void *body, size_t body_len, gw_delivery_response *resp,
                             gw_error *err) {
@@ -574,25 +599,23 @@ int gw_delivery_client_post(gw_delivery_client *c, const char *content_type, con
     if (headers[i].value) n += (size_t)snprintf(head + n, cap - n, "%s: %s\r\n", headers[i].name, headers[i].value);
   n += (size_t)snprintf(head + n, cap - n, "\r\n");
 
-  uint64_t deadline = now_ms() + c->timeout_ms;
-  int rc = 0;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    int reused = c->fd >= 0;
-    if (reused && stale(c)) {
-      gw_delivery_client_disconnect(c);
-      reused = 0;
-    }
-    if (!reused && (rc = connect_endpoint(c, deadline, err))) break;
-    int answered = 0;
-    rc = exchange(c, head, n, body, body_len, resp, deadline, &answered, err);
-    if (!rc) break;
-    gw_delivery_client_disconnect(c);
-    /* The server may close an idle connection just as we reuse it; the
-     * message is then sent again on a new one (receivers deduplicate). */
-    if (!reused || answered || rc == GW_ECANCELED || rc == GW_ENOMEM || now_ms() >= deadline) break;
-    gw_delivery_response_free(resp);
-    resp->retry_after_s = -1;
-  }
+  int rc = send_request(c, head, n, body, body_len, resp, err);
+  free(head);
+  if (rc) gw_delivery_response_free(resp);
+  return rc;
+}
+
+int gw_delivery_client_get(gw_delivery_client *c, const char *path, gw_delivery_response *resp, gw_error *err) {
+  memset(resp, 0, sizeof(*resp));
+  resp->retry_after_s = -1;
+  if (!path || path[0] != '/' || !header_ok(path) || strchr(path, ' '))
+    return GW_ERR(err, GW_EINVAL, "path '%s' must start with '/' and hold no spaces or line breaks", path ? path : "");
+  size_t cap = 256 + strlen(path) + strlen(c->authority);
+  char *head = malloc(cap);
+  if (!head) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  size_t n = (size_t)snprintf(head, cap, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lmcgw/" LMCGW_VERSION
+                              "\r\nAccept: application/json\r\n\r\n", path, c->authority);
+  int rc = send_request(c, head, n, NULL, 0, resp, err);
   free(head);
   if (rc) gw_delivery_response_free(resp);
   return rc;

@@ -73,6 +73,10 @@ int gw_delivery_client_post(gw_delivery_client *c, const char *content_type, con
                             gw_error *err);
 
 /* Closes the kept-alive connection, if any (e.g. after a failure). */
+/* GET path (with its query) on the client's host, for tools such as
+ * `lmcgw status`; same connection handling and timeout as post. */
+int gw_delivery_client_get(gw_delivery_client *c, const char *path, gw_delivery_response *resp, gw_error *err);
+
 void gw_delivery_client_disconnect(gw_delivery_client *c);
 
 /* The endpoint as parsed, for messages. */
