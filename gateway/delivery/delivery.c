@@ -435,7 +435,10 @@ static int retriable_status(int s) { return s == 408 || s == 429 || (s >= 500 &&
 static void deliver(worker *w, const rd_kafka_message_t *m) {
   gw_delivery *d = w->d;
   record r = {.m = m, .topic = rd_kafka_topic_name(m->rkt)};
-  if (!gw_delivery_topic_match(d->prefix, d->country, r.topic, r.doctype, sizeof(r.doctype))) {
+  size_t tl = strlen(r.topic);
+  int prio = tl > 9 && !strcmp(r.topic + tl - 9, ".priority");
+  if (!gw_delivery_topic_match(d->prefix, d->country, r.topic, r.doctype, sizeof(r.doctype)) ||
+      (d->cfg.lane == 1 && !prio) || (d->cfg.lane == 2 && prio)) {
     /* The regex keeps these out; a topic named like a reserved one is no destination. */
     gw_log(GW_LOG_WARN, "delivery_skip", "%s [%d] @%lld is not a destination topic; skipped", r.topic, (int)m->partition,
            (long long)m->offset);
@@ -783,6 +786,11 @@ int gw_delivery_start(const gw_delivery_config *cfg, gw_delivery **out, gw_error
   d->cfg.ca = d->cfg.cert = d->cfg.key = d->cfg.bootstrap = NULL;
   d->cfg.kafka = d->kafka;
   d->regex = gw_delivery_topic_regex(d->prefix ? d->prefix : "", d->country ? d->country : "");
+  if (d->regex && d->cfg.lane) {
+    /* Narrow "(\.priority)?$" to one lane. */
+    char *opt = strstr(d->regex, "(\\.priority)?$");
+    if (opt) strcpy(opt, d->cfg.lane == 1 ? "\\.priority$" : "$");
+  }
   size_t gl = (d->prefix ? strlen(d->prefix) : 0) + 32;
   d->group = malloc(gl);
   d->dlq_topic = malloc(gl);
@@ -791,7 +799,7 @@ int gw_delivery_start(const gw_delivery_config *cfg, gw_delivery **out, gw_error
     free_all(d);
     return GW_ERR(err, GW_ENOMEM, "out of memory");
   }
-  snprintf(d->group, gl, "%s.delivery.%s", d->prefix, d->country);
+  snprintf(d->group, gl, "%s.delivery.%s%s", d->prefix, d->country, d->cfg.lane == 1 ? ".priority" : "");
   snprintf(d->dlq_topic, gl, "%s.dlq", d->prefix);
   if (pipe(d->stop_pipe) != 0) {
     free_all(d);

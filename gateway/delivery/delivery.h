@@ -57,6 +57,11 @@ typedef struct gw_delivery_config {
   const char *bootstrap;       /* overrides bootstrap.servers, e.g. the dev mock cluster; NULL: none */
   gw_delivery_on_status on_status; /* may be NULL */
   void *ud;
+  /* 0: every destination topic; 1: only the priority lane (<...>.priority),
+   * in a consumer group of its own (<prefix>.delivery.<X>.priority); 2: only
+   * the others. serve runs a lane-1 and a lane-2 worker, so a perishable
+   * consignment never waits behind a backlog of bulk ones. */
+  int lane;
 } gw_delivery_config;
 
 /* Fills out from a loaded configuration. Strings are borrowed from cfg, which

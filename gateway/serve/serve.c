@@ -42,7 +42,8 @@ typedef struct gw_server {
   gw_kafka_producer *kafka;
   gw_ingest *ingest;   /* <prefix>.in, on a thread of its own; NULL when off */
   gw_feed *feed;       /* status events: the store and its queries */
-  gw_delivery *delivery; /* <prefix>.<own country>.* to the national endpoint; NULL when off */
+  gw_delivery *delivery[2]; /* <prefix>.<own country>.* to the national endpoint, priority lane
+                               and the rest; NULL when off */
   char status_topic[200];
   gw_http_server *http;
   uv_signal_t sig[2];
@@ -717,8 +718,10 @@ static void on_signal(uv_signal_t *h, int signum) {
   srv->ingest = NULL;
   /* Delivery stops between attempts; what it did not commit is delivered
    * again by another instance or at the next start (receivers dedup). */
-  gw_delivery_stop(srv->delivery);
-  srv->delivery = NULL;
+  for (int i = 0; i < 2; i++) {
+    gw_delivery_stop(srv->delivery[i]);
+    srv->delivery[i] = NULL;
+  }
   check_drain(srv);
 }
 
@@ -786,11 +789,14 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   if (!rc) {
     gw_delivery_config dc;
     rc = gw_delivery_config_from(cfg, &dc, err);
-    if (!rc && dc.enabled) {
+    /* Two lanes, two consumers: perishable consignments are delivered
+     * whatever the backlog of the others. */
+    for (int lane = 1; !rc && dc.enabled && lane <= 2; lane++) {
       dc.on_status = on_delivery_status;
       dc.ud = srv;
       dc.bootstrap = gw_kafka_mock_bootstrap(srv->kafka);
-      rc = gw_delivery_start(&dc, &srv->delivery, err);
+      dc.lane = lane;
+      rc = gw_delivery_start(&dc, &srv->delivery[lane - 1], err);
     }
   }
   if (!rc && cfg->ingest_enabled) {
@@ -811,7 +817,8 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     if (srv->forced) return GW_ECANCELED; /* threads may still run: leave everything */
   } else {
     gw_ingest_stop(srv->ingest);
-    gw_delivery_stop(srv->delivery);
+    gw_delivery_stop(srv->delivery[0]);
+    gw_delivery_stop(srv->delivery[1]);
     if (srv->http) gw_http_server_close(srv->http, NULL, NULL);
     if (srv->kafka) gw_kafka_producer_close(srv->kafka, 0);
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
