@@ -6,6 +6,8 @@ wrk.path = "/v1/messages"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/xml"
+local extra = os.getenv("LMCGW_BENCH_HEADER")
+if extra and extra ~= "" then wrk.headers["X-Priority"] = extra end
 
 local threads = {}
 function setup(thread)

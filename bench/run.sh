@@ -37,6 +37,7 @@ http: {listen: 127.0.0.1:$port, plain: $plain}
 tls: {cert: $work/pki/server.pem, key: $work/pki/server.key}
 signing: {key: $work/pki/signer.key, cert: $work/pki/signer.pem}
 pipeline: {workers: ${BENCH_WORKERS:-2}}
+access: {anonymous_role: trader, rate_limit: 0}
 routing: {topic_prefix: bench}
 kafka: {bootstrap.servers: "$bootstrap", linger.ms: "${BENCH_LINGER_MS:-2}"}
 countries: {VN: {receives: {declaration: wco-dec}}}
