@@ -6,27 +6,10 @@
 # suffer without the lane), against a real single-node Kafka broker.
 #
 #   bench/priority.sh      environment: BENCH_SECONDS (20), BENCH_BULK_CONNS (64), BENCH_WORKERS (2)
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/deps.sh --bench
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 secs=${BENCH_SECONDS:-20}
 bulk_conns=${BENCH_BULK_CONNS:-64}
-work=$(mktemp -d /tmp/lmcgw-prio-XXXXXX)
-gw=""
-cleanup() {
-  [ -n "$gw" ] && kill -TERM "$gw" 2>/dev/null && wait "$gw" 2>/dev/null || true
-  bash scripts/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-bash scripts/kafka.sh start "$work/kafka" >/dev/null
-bash scripts/test-pki.sh "$work/pki" >/dev/null
-bootstrap=$(cat "$work/kafka/bootstrap")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 perishable=examples/declarations/th-vn-durian-export.xml
 # The same declaration for laptops (HS 8471): not perishable.
 bulk=$work/bulk.xml

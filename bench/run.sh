@@ -5,28 +5,11 @@
 # percentiles and the gateway's peak RSS. Bounded: each run is BENCH_SECONDS.
 #
 #   bench/run.sh            (BENCH_SECONDS=20 BENCH_CONNS=32 BENCH_FILE=...)
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/deps.sh --bench
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 secs=${BENCH_SECONDS:-20}
 conns=${BENCH_CONNS:-32}
 file=${BENCH_FILE:-examples/declarations/th-vn-durian-export.xml}
-work=$(mktemp -d /tmp/lmcgw-bench-XXXXXX)
-gw=""
-cleanup() {
-  [ -n "$gw" ] && kill -TERM "$gw" 2>/dev/null && wait "$gw" 2>/dev/null || true
-  bash scripts/kafka.sh stop "$work/kafka" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-bash scripts/kafka.sh start "$work/kafka" >/dev/null
-bash scripts/test-pki.sh "$work/pki" >/dev/null
-bootstrap=$(cat "$work/kafka/bootstrap")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 run() { # $1 = plain|tls
   local mode=$1 plain=true scheme=http

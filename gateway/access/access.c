@@ -23,6 +23,17 @@ gw_role gw_access_role(const gw_identity *id, gw_role anon_role) {
   return r > 0 ? (gw_role)r : GW_ROLE_NONE;
 }
 
+/* 401 without a certificate, 403 with one that names no role. */
+static int no_role(const gw_identity *id, char *why, size_t why_len) {
+  if (!id || !id->authenticated) {
+    snprintf(why, why_len, "a client certificate is required");
+    return 401;
+  }
+  snprintf(why, why_len, "the certificate's OU '%s' names no role (customs-system, trader, inspector, admin)",
+           id->org_unit);
+  return 403;
+}
+
 int gw_access_may_submit(const gw_identity *id, gw_role role, const char *gateway_country, const char *kind,
                          const gw_consignment *m, char *why, size_t why_len) {
   int authenticated = id && id->authenticated;
@@ -49,13 +60,7 @@ int gw_access_may_submit(const gw_identity *id, gw_role role, const char *gatewa
     return 403;
   case GW_ROLE_NONE:
   default:
-    if (!authenticated) {
-      snprintf(why, why_len, "a client certificate is required");
-      return 401;
-    }
-    snprintf(why, why_len, "the certificate's OU '%s' names no role (customs-system, trader, inspector, admin)",
-             id->org_unit);
-    return 403;
+    return no_role(id, why, why_len);
   }
 }
 
@@ -90,13 +95,7 @@ int gw_access_may_read(const gw_identity *id, gw_role role, const gw_read_target
     return 403;
   case GW_ROLE_NONE:
   default:
-    if (!authenticated) {
-      snprintf(why, why_len, "a client certificate is required");
-      return 401;
-    }
-    snprintf(why, why_len, "the certificate's OU '%s' names no role (customs-system, trader, inspector, admin)",
-             id->org_unit);
-    return 403;
+    return no_role(id, why, why_len);
   }
 }
 

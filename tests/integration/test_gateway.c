@@ -74,6 +74,22 @@ static void pki_paths(void) {
   }
 }
 
+/* The fixture broker's address (LMCGW_TEST_KAFKA_DIR/bootstrap); 0 or -1. */
+static int fixture_bootstrap(char *out, size_t cap) {
+  char bsfile[512];
+  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
+  return tp_read_line(bsfile, out, cap) ? 0 : -1;
+}
+
+/* A fresh folder for one test, a topic prefix of its own (tests share the
+ * broker) and the gateway log's path in it. The folder is malloc'd. */
+static char *test_dir(const char *name, const char *prefix_stem, char prefix[64], char log[600]) {
+  char *dir = tu_mkdtemp(name);
+  snprintf(prefix, 64, "%s%d%lld", prefix_stem, getpid(), tp_now_ms() % 100000);
+  snprintf(log, 600, "%s/gateway.log", dir);
+  return dir;
+}
+
 /* A gateway configuration for these tests: TLS with mandatory client
  * certificates, the project's schemas, its own topic prefix. */
 static char *write_config_extra(const char *dir, const char *bootstrap, const char *prefix,
@@ -254,12 +270,10 @@ static const char *json_str(json_t *o, const char *k) {
 /* ---- tests ------------------------------------------------------------- */
 
 static int test_roundtrip(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
-  char *dir = tu_mkdtemp("it-roundtrip"), prefix[64], log[600];
-  snprintf(prefix, sizeof(prefix), "it%d%lld", getpid(), tp_now_ms() % 100000);
-  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log[600];
+  char *dir = test_dir("it-roundtrip", "it", prefix, log);
   char *cfg = write_config(dir, bootstrap, prefix, 10000);
   int port = tp_free_port();
   pid_t pid = start_gateway(cfg, port, log);
@@ -619,12 +633,10 @@ static record *find_record(record *recs, size_t n, const char *id) {
 }
 
 static int test_formats(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
-  char *dir = tu_mkdtemp("it-formats"), prefix[64], log[600];
-  snprintf(prefix, sizeof(prefix), "fm%d%lld", getpid(), tp_now_ms() % 100000);
-  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log[600];
+  char *dir = test_dir("it-formats", "fm", prefix, log);
   char *cfg = write_config(dir, bootstrap, prefix, 10000);
   int port = tp_free_port();
   pid_t pid = start_gateway(cfg, port, log);
@@ -738,12 +750,10 @@ static void first_code(const tc_response *r, char *out, size_t cap) {
 
 /* Each role over real mutual TLS, the rate limit and replays. */
 static int test_access(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
-  char *dir = tu_mkdtemp("it-access"), prefix[64], log[600];
-  snprintf(prefix, sizeof(prefix), "ac%d%lld", getpid(), tp_now_ms() % 100000);
-  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log[600];
+  char *dir = test_dir("it-access", "ac", prefix, log);
   char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "access:\n  rate_limit: 1\n  burst: 8\n");
   int port = tp_free_port();
   pid_t pid = start_gateway(cfg, port, log);
@@ -1085,12 +1095,10 @@ static size_t hostile_cases(hostile *h, size_t max) {
 }
 
 static int test_hostile(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
-  char *dir = tu_mkdtemp("it-hostile"), prefix[64], log[600];
-  snprintf(prefix, sizeof(prefix), "ho%d%lld", getpid(), tp_now_ms() % 100000);
-  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log[600];
+  char *dir = test_dir("it-hostile", "ho", prefix, log);
   char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "trust:\n  require_signature: sps_certificate\n");
   sigdir = dir;
   /* Slow clients are cut off after a second here. */
@@ -1153,12 +1161,10 @@ static int test_hostile(void) {
  * and the envelope, and the document forwarded byte for byte, its
  * signature intact (the gateway's own signature travels as a JWS). */
 static int test_signatures(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
-  char *dir = tu_mkdtemp("it-signatures"), prefix[64], log[600];
-  snprintf(prefix, sizeof(prefix), "sg%d%lld", getpid(), tp_now_ms() % 100000);
-  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log[600];
+  char *dir = test_dir("it-signatures", "sg", prefix, log);
   char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "trust:\n  require_signature: sps_certificate\n");
   sigdir = dir;
   int port = tp_free_port();
@@ -1248,12 +1254,10 @@ static size_t distinct_ids(record *r, size_t n, size_t *dups) {
  * Killed with SIGKILL midway and started again, it routes every valid record
  * exactly once and dead-letters every invalid one exactly once. */
 static int test_ingest(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
-  char *dir = tu_mkdtemp("it-ingest"), prefix[64], log[600], topic[200];
-  snprintf(prefix, sizeof(prefix), "in%d%lld", getpid(), tp_now_ms() % 100000);
-  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log[600], topic[200];
+  char *dir = test_dir("it-ingest", "in", prefix, log);
   char *cfg = write_config_extra(dir, bootstrap, prefix, 10000, "ingest:\n  batch: 4\n");
   int port = tp_free_port();
   pid_t pid = start_gateway(cfg, port, log);
@@ -1342,12 +1346,10 @@ static int wait_for(int port, const char *path, const char *want, int timeout_ms
  * clearance, its documents and its timeline; then a shipment still missing
  * its certificate says so. */
 static int test_ui(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
-  char *dir = tu_mkdtemp("it-ui"), prefix[64], log[600], text[4096];
-  snprintf(prefix, sizeof(prefix), "ui%d%lld", getpid(), tp_now_ms() % 100000);
-  snprintf(log, sizeof(log), "%s/gateway.log", dir);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log[600], text[4096];
+  char *dir = test_dir("it-ui", "ui", prefix, log);
   /* Plain HTTP with anonymous readers: the browser has no client certificate here. */
   snprintf(text, sizeof(text),
            "gateway:\n  country: TH\n  instance_id: it-%s\n  state_dir: %s/state\n"
@@ -1485,9 +1487,8 @@ static char *stable_shipment(const char *body) {
  * ready for clearance; Vietnam's status store, deleted, is rebuilt from the
  * topic with the same answers. */
 static int test_exchange(void) {
-  char bootstrap[256], bsfile[512];
-  snprintf(bsfile, sizeof(bsfile), "%s/bootstrap", env_or_die("LMCGW_TEST_KAFKA_DIR"));
-  REQUIRE(tp_read_line(bsfile, bootstrap, sizeof(bootstrap)), "no broker bootstrap in %s", bsfile);
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
   char *dir = tu_mkdtemp("it-exchange"), prefix[64], log_th[600], log_vn[600];
   snprintf(prefix, sizeof(prefix), "ex%d%lld", getpid(), tp_now_ms() % 100000);
   snprintf(log_th, sizeof(log_th), "%s/gateway-th.log", dir);
