@@ -1553,6 +1553,20 @@ static int test_exchange(void) {
   static const char *stages[] = {"RECEIVED", "VALIDATED", "SIGNED", "ROUTED", "DELIVERY_FAILED", "DELIVERED"};
   for (size_t i = 0; i < 6; i++) CHECK(vn_view && strstr(vn_view, stages[i]), "the timeline has %s", stages[i]);
   free(th_view);
+  /* Who may read it, over mutual TLS: the trader that submitted it, Thailand's
+   * inspector and Vietnam's customs (to and from their countries); a
+   * certificate without a role may not, nor a client without one. */
+  static const struct {
+    int who, status;
+  } readers[] = {{R_TRADER, 200}, {R_INSPECTOR, 200}, {R_VN_CUSTOMS, 200}, {R_ADMIN, 200}, {R_NOROLE, 403}};
+  for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++) {
+    tc_tls tls = {ca, role_cert[readers[i].who], role_key[readers[i].who]};
+    tc_response rr;
+    REQUIRE(!tc_request(port_vn, &tls, "GET", path, NULL, NULL, 0, NULL, &rr), "%s", rr.error);
+    CHECK(rr.status == readers[i].status, "reader %d: %d, want %d (%.200s)", readers[i].who, rr.status,
+          readers[i].status, rr.body ? rr.body : "");
+    tc_response_free(&rr);
+  }
   /* The same from the command line, as an inspector's script would ask. */
   char cmd[3000], out_file[700];
   snprintf(out_file, sizeof(out_file), "%s/status.txt", dir);
