@@ -236,8 +236,8 @@ static int validate_doc(const gw_registry *r, const root_entry *e, xmlDocPtr doc
 }
 
 static const char *kind_static(const char *k) {
-  static const char *const kinds[] = {GW_KIND_DECLARATION, GW_KIND_RESPONSE, GW_KIND_SPS, GW_KIND_SPS_ACK};
-  for (size_t i = 0; i < 4; i++)
+  static const char *const kinds[] = {GW_KIND_DECLARATION, GW_KIND_RESPONSE, GW_KIND_SPS, GW_KIND_SPS_ACK, GW_KIND_CO};
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
     if (k && !strcmp(k, kinds[i])) return kinds[i];
   return NULL;
 }

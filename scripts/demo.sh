@@ -23,18 +23,30 @@ done
 
 echo
 echo "== posting the examples to http://127.0.0.1:$port/v1/messages"
-for f in examples/declarations/*.xml examples/invalid/*.xml; do
+for f in examples/declarations/*.xml examples/declarations/*.json examples/declarations/*.edi \
+  examples/sps/*.xml examples/certificates/*.json examples/invalid/*.xml; do
+  case $f in
+    *.json) ct=application/json ;;
+    *.edi) ct=application/edifact ;;
+    *) ct=application/xml ;;
+  esac
   printf '\n-- %s\n' "$f"
-  curl -s -w '\n   -> HTTP %{http_code}\n' -H 'Content-Type: application/xml' --data-binary "@$f" \
+  curl -s -w '\n   -> HTTP %{http_code}\n' -H "Content-Type: $ct" --data-binary "@$f" \
     "http://127.0.0.1:$port/v1/messages"
 done
 
 if command -v kcat >/dev/null && [ -s "$state/mock-bootstrap" ]; then
   echo
-  echo "== the signed Thai durian declaration as Vietnam's side receives it (topic lmcgw.VN.declaration)"
-  kcat -C -b "$(cat "$state/mock-bootstrap")" -t lmcgw.VN.declaration -o beginning -c 1 -e -q \
+  echo "== the signed Thai durian declaration as Vietnam's side receives it (topic lmcgw.VN.declaration.priority:"
+  echo "   durian is perishable)"
+  kcat -C -b "$(cat "$state/mock-bootstrap")" -t lmcgw.VN.declaration.priority -o beginning -c 1 -e -q \
     -f 'key: %k\nheaders: %h\n%s\n' 2>/dev/null | tail -c 2500 || true
 fi
+
+echo
+echo "== where the Thai longan shipment stands (lmcgw status; also on http://127.0.0.1:$port/ui)"
+sleep 1
+./build/lmcgw status --url "http://127.0.0.1:$port" 6TH0105549001234-LONG0188 || true
 
 echo
 echo "== metrics (excerpt)"

@@ -20,13 +20,16 @@ static int adapter_json_decode(const gw_adapter *a, const gw_adapter_input *in, 
   if (rc) return rc;
   if (!out->kind) {
     gw_problems_add(p, "json_missing_field", "error", 0, "/kind",
-                    "'kind' is required (declaration, response, sps_certificate or sps_acknowledgement)");
+                    "'kind' is required (declaration, response, sps_certificate, sps_acknowledgement or "
+                    "certificate_of_origin)");
     return GW_ESCHEMA;
   }
   if (strcmp(out->kind, GW_KIND_DECLARATION) && strcmp(out->kind, GW_KIND_RESPONSE) && strcmp(out->kind, GW_KIND_SPS) &&
-      strcmp(out->kind, GW_KIND_SPS_ACK)) {
+      strcmp(out->kind, GW_KIND_SPS_ACK) && strcmp(out->kind, GW_KIND_CO)) {
     gw_problems_add(p, "json_bad_value", "error", 0, "/kind",
-                    "kind '%s' is not declaration, response, sps_certificate or sps_acknowledgement", out->kind);
+                    "kind '%s' is not declaration, response, sps_certificate, sps_acknowledgement or "
+                    "certificate_of_origin",
+                    out->kind);
     return GW_ESCHEMA;
   }
   return 0;
@@ -50,7 +53,7 @@ const gw_adapter gw_adapter_json = {
     .name = "json",
     .description = "portal JSON: the canonical model as JSON (schemas/json/lmcgw-consignment.schema.json)",
     .media_type = "application/json",
-    .kinds = "declaration,response,sps_certificate,sps_acknowledgement",
+    .kinds = "declaration,response,sps_certificate,sps_acknowledgement,certificate_of_origin",
     .roots = NULL,
     .carries = adapter_json_carries,
     .detect = adapter_json_detect,

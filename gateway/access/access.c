@@ -51,8 +51,8 @@ int gw_access_may_submit(const gw_identity *id, gw_role role, const char *gatewa
     return 0;
   }
   case GW_ROLE_TRADER:
-    if (!strcmp(kind, GW_KIND_DECLARATION) || !strcmp(kind, GW_KIND_SPS)) return 0;
-    snprintf(why, why_len, "traders submit declarations and SPS certificates, not a %s", kind);
+    if (!strcmp(kind, GW_KIND_DECLARATION) || !strcmp(kind, GW_KIND_SPS) || !strcmp(kind, GW_KIND_CO)) return 0;
+    snprintf(why, why_len, "traders submit declarations, SPS certificates and certificates of origin, not a %s", kind);
     return 403;
   case GW_ROLE_INSPECTOR:
   case GW_ROLE_ADMIN:

@@ -38,7 +38,7 @@ int gw_role_parse(const char *s);
  *   document comes from (export country of a declaration or certificate,
  *   import country of a response or acknowledgement; the gateway's country
  *   when the document names none) must be the certificate's C;
- * - traders submit declarations and SPS certificates;
+ * - traders submit declarations, SPS certificates and certificates of origin;
  * - inspectors and admins read, they do not submit.
  * Returns 0 when allowed; otherwise 401 or 403 with the reason in why. */
 int gw_access_may_submit(const gw_identity *id, gw_role role, const char *gateway_country, const char *kind,

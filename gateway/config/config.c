@@ -256,7 +256,8 @@ static int kv_set(gw_kv **arr, size_t *n, const char *k, const char *v) {
   return 0;
 }
 
-const char *const gw_kind_names[GW_K_COUNT] = {"declaration", "response", "sps_certificate", "sps_acknowledgement"};
+const char *const gw_kind_names[GW_K_COUNT] = {"declaration", "response", "sps_certificate", "sps_acknowledgement",
+                                                "certificate_of_origin"};
 
 int gw_kind_index(const char *kind) {
   for (int i = 0; kind && i < GW_K_COUNT; i++)
@@ -279,16 +280,18 @@ int gw_format_listed(const char *list, const char *format) {
  * national systems speak, not a statement about any agency. KH and LA run
  * ASYCUDA World; MM and VN exchange UN/EDIFACT; TH and CN WCO XML; SPS
  * certificates travel as the UN/CEFACT SPS Certificate (ePhyto) everywhere.
- * Responses go out in a format that carries them (ASYCUDA XML does not). */
+ * Responses go out in a format that carries them (ASYCUDA XML does not).
+ * Certificates of origin (Form E) have no national XML format here: the
+ * portal JSON carries them. */
 static const struct {
   const char *code, *sends[GW_K_COUNT], *receives[GW_K_COUNT];
 } default_profiles[] = {
-    {"CN", {"wco-dec,json", "wco-dec,json", "sps,json", "sps"}, {"wco-dec", "wco-dec", "sps", "sps"}},
-    {"KH", {"asycuda,json", "cusdec", "sps", "sps"}, {"asycuda", "cusdec", "sps", "sps"}},
-    {"LA", {"asycuda,json", "cusdec", "sps", "sps"}, {"asycuda", "cusdec", "sps", "sps"}},
-    {"MM", {"cusdec,json", "cusdec", "sps", "sps"}, {"cusdec", "cusdec", "sps", "sps"}},
-    {"TH", {"wco-dec,json", "wco-dec", "sps,json", "sps"}, {"wco-dec", "wco-dec", "sps", "sps"}},
-    {"VN", {"cusdec,json", "cusdec", "sps", "sps"}, {"cusdec", "cusdec", "sps", "sps"}},
+    {"CN", {"wco-dec,json", "wco-dec,json", "sps,json", "sps", "json"}, {"wco-dec", "wco-dec", "sps", "sps", "json"}},
+    {"KH", {"asycuda,json", "cusdec", "sps", "sps", "json"}, {"asycuda", "cusdec", "sps", "sps", "json"}},
+    {"LA", {"asycuda,json", "cusdec", "sps", "sps", "json"}, {"asycuda", "cusdec", "sps", "sps", "json"}},
+    {"MM", {"cusdec,json", "cusdec", "sps", "sps", "json"}, {"cusdec", "cusdec", "sps", "sps", "json"}},
+    {"TH", {"wco-dec,json", "wco-dec", "sps,json", "sps", "json"}, {"wco-dec", "wco-dec", "sps", "sps", "json"}},
+    {"VN", {"cusdec,json", "cusdec", "sps", "sps", "json"}, {"cusdec", "cusdec", "sps", "sps", "json"}},
 };
 
 static gw_country_profile *country_slot(gw_config *c, const char *code) {

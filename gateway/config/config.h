@@ -50,7 +50,7 @@ typedef struct gw_adapter_cfg {
 } gw_adapter_cfg;
 
 /* Document kinds, in the order of gw_country_profile's arrays. */
-enum { GW_K_DECLARATION, GW_K_RESPONSE, GW_K_SPS, GW_K_SPS_ACK, GW_K_COUNT };
+enum { GW_K_DECLARATION, GW_K_RESPONSE, GW_K_SPS, GW_K_SPS_ACK, GW_K_CO, GW_K_COUNT };
 extern const char *const gw_kind_names[GW_K_COUNT];
 int gw_kind_index(const char *kind); /* -1 when unknown */
 

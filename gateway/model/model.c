@@ -134,7 +134,7 @@ static const gw_field response_f[] = {
 static const gw_struct_desc response_d = {"response", sizeof(gw_response), response_f};
 
 static const gw_field consignment_f[] = {
-    S(gw_consignment, kind, "declaration, response, sps_certificate or sps_acknowledgement"),
+    S(gw_consignment, kind, "declaration, response, sps_certificate, sps_acknowledgement or certificate_of_origin"),
     S(gw_consignment, type_code, "declaration type (IM, EX, CO) or certificate type"),
     S(gw_consignment, type_extra, "additional declaration type"),
     S(gw_consignment, function_code, "UN/EDIFACT 1225 message function (9 original ...)"),

@@ -159,6 +159,7 @@ typedef struct gw_response {
 #define GW_KIND_RESPONSE "response"
 #define GW_KIND_SPS "sps_certificate"
 #define GW_KIND_SPS_ACK "sps_acknowledgement"
+#define GW_KIND_CO "certificate_of_origin" /* e.g. ASEAN-China Form E */
 
 typedef struct gw_consignment {
   char *kind;          /* GW_KIND_* */

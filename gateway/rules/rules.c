@@ -35,7 +35,9 @@ static const char *const rule_codes[] = {
     "missing_reference", "a declaration has neither a UCR nor an LRN",
     "missing_botanical_name", "an item of a phytosanitary certificate (851) has no scientific name",
     "missing_authority", "an SPS certificate names no issuing authority",
-    "missing_export_country", "an SPS certificate has no export country",
+    "missing_export_country", "an SPS certificate or a certificate of origin has no export country",
+    "missing_cert_id", "a certificate of origin has no number",
+    "missing_origin", "an item of a certificate of origin states no origin country",
     "missing_treatment_type", "a treatment does not say what treatment it was",
     "missing_response_status", "a response has no status",
     "same_export_import", "export and import country are the same",
@@ -305,7 +307,7 @@ int gw_rules_check_at(const gw_consignment *c, long long now_epoch, gw_problems 
   rules_ctx x = {p, 0, now_epoch};
   char b[64];
   const char *kind = c->kind;
-  int decl = 0, sps = 0, resp = 0;
+  int decl = 0, sps = 0, resp = 0, co = 0;
   if (!kind)
     rules_add(&x, "unknown_kind", "error", "kind", "the document kind is missing");
   else if (!strcmp(kind, GW_KIND_DECLARATION))
@@ -314,6 +316,8 @@ int gw_rules_check_at(const gw_consignment *c, long long now_epoch, gw_problems 
     sps = 1;
   else if (!strcmp(kind, GW_KIND_RESPONSE))
     resp = 1;
+  else if (!strcmp(kind, GW_KIND_CO))
+    co = 1;
   else if (strcmp(kind, GW_KIND_SPS_ACK))
     rules_add(&x, "unknown_kind", "error", "kind", "'%s' is not a known document kind", kind);
 
@@ -384,6 +388,21 @@ int gw_rules_check_at(const gw_consignment *c, long long now_epoch, gw_problems 
       rules_add(&x, "missing_authority", "error", "parties", "an SPS certificate must name its issuing authority");
     if (!c->export_country)
       rules_add(&x, "missing_export_country", "error", "export_country", "an SPS certificate must name the export country");
+  }
+
+  /* A certificate of origin (ASEAN-China Form E and the like) is matched to
+   * the declaration by its number and proves where each item comes from. */
+  if (co) {
+    if (!c->cert_id)
+      rules_add(&x, "missing_cert_id", "error", "cert_id", "a certificate of origin must carry its number (cert_id)");
+    if (!c->export_country)
+      rules_add(&x, "missing_export_country", "error", "export_country",
+                "a certificate of origin must name the export country");
+    for (size_t i = 0; i < c->n_items; i++)
+      if (!c->items[i].origin_country) {
+        snprintf(b, sizeof(b), "items[%zu].origin_country", i);
+        rules_add(&x, "missing_origin", "error", b, "item %zu: a certificate of origin states each item's origin", i + 1);
+      }
   }
 
   if (c->response.issued_at) rules_issue_date(&x, c->response.issued_at, "response.issued_at", NULL);

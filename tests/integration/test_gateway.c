@@ -1381,7 +1381,8 @@ static int test_ui(void) {
   CHECK(!wait_for(port, "/v1/shipments/6TH0105536000123-DUR0001", "READY_FOR_CLEARANCE", 20000, &body),
         "the shipment becomes ready for clearance");
   free(body);
-  /* A longan declaration alone: its phytosanitary certificate is missing. */
+  /* A longan declaration alone: its phytosanitary certificate and the
+   * certificate of origin it cites (Form E, preference claimed) are missing. */
   size_t len;
   char *b = example("declarations/th-cn-longan.json", &len);
   tc_response r;
@@ -1415,9 +1416,25 @@ static int test_ui(void) {
   CHECK(rc == 0, "chromium shows the ready shipment (see %s)", log);
   snprintf(cmd, sizeof(cmd),
            "'%s/tests/browser/ui_check.sh' '%s' '#/shipments/%s' 'data-test=shipment-status:In progress' "
-           "'data-test=missing-item#1' 'data-test=missing-why:phytosanitary' >>'%s' 2>&1",
+           "'data-test=missing-item#2' 'data-test=missing-why:phytosanitary' 'data-test=missing-why:E2026-TH-0188' "
+           ">>'%s' 2>&1",
            LMCGW_SOURCE_DIR, base, longan, log);
   CHECK(system(cmd) == 0, "chromium shows what the longan shipment still misses (see %s)", log);
+  /* The Form E arrives (portal JSON): matched by its number, one thing less missing. */
+  b = example("certificates/th-cn-longan-form-e.json", &len);
+  REQUIRE(!tc_request(port, NULL, "POST", "/v1/messages", "application/json", b, len, NULL, &r), "%s", r.error);
+  CHECK(r.status == 202, "Form E: %d %s", r.status, r.body);
+  tc_response_free(&r);
+  free(b);
+  CHECK(!wait_for(port, path, "\"type\":\"certificate_of_origin\",\"number\":\"E2026-TH-0188\"", 20000, &body),
+        "the certificate of origin joins the shipment");
+  CHECK(body && !strstr(body, "cites certificate of origin"), "and is no longer missing: %.600s", body ? body : "");
+  free(body);
+  snprintf(cmd, sizeof(cmd),
+           "'%s/tests/browser/ui_check.sh' '%s' '#/shipments/%s' 'data-test=missing-item#1' "
+           "'data-test=document-row#2' >>'%s' 2>&1",
+           LMCGW_SOURCE_DIR, base, longan, log);
+  CHECK(system(cmd) == 0, "chromium shows the certificate of origin among the documents (see %s)", log);
   snprintf(cmd, sizeof(cmd),
            "'%s/tests/browser/ui_check.sh' '%s' '#/' 'data-test=shipment-row#2' >>'%s' 2>&1", LMCGW_SOURCE_DIR, base, log);
   CHECK(system(cmd) == 0, "chromium lists both shipments (see %s)", log);

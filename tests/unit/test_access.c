@@ -50,6 +50,7 @@ static void submit_policy(void **state) {
   assert_int_equal(gw_access_may_submit(&vnc, GW_ROLE_CUSTOMS, "TH", GW_KIND_RESPONSE, &bare, why, sizeof(why)), 403);
   assert_int_equal(gw_access_may_submit(&tr, GW_ROLE_TRADER, "TH", GW_KIND_DECLARATION, &kh, why, sizeof(why)), 0);
   assert_int_equal(gw_access_may_submit(&tr, GW_ROLE_TRADER, "TH", GW_KIND_SPS, &kh, why, sizeof(why)), 0);
+  assert_int_equal(gw_access_may_submit(&tr, GW_ROLE_TRADER, "TH", GW_KIND_CO, &kh, why, sizeof(why)), 0);
   assert_int_equal(gw_access_may_submit(&tr, GW_ROLE_TRADER, "TH", GW_KIND_RESPONSE, &kh, why, sizeof(why)), 403);
   assert_int_equal(gw_access_may_submit(&insp, GW_ROLE_INSPECTOR, "TH", GW_KIND_DECLARATION, &th, why, sizeof(why)), 403);
   assert_int_equal(gw_access_may_submit(&adm, GW_ROLE_ADMIN, "TH", GW_KIND_DECLARATION, &th, why, sizeof(why)), 403);

@@ -34,7 +34,7 @@ static void dump_problems(const gw_problems *p) {
             p->items[i].path, p->items[i].message);
 }
 
-static const char *const kinds[] = {GW_KIND_DECLARATION, GW_KIND_RESPONSE, GW_KIND_SPS, GW_KIND_SPS_ACK};
+static const char *const kinds[] = {GW_KIND_DECLARATION, GW_KIND_RESPONSE, GW_KIND_SPS, GW_KIND_SPS_ACK, GW_KIND_CO};
 
 /* Every field survives JSON and canonical XML, over random consignments. */
 static void test_forms_round_trip(void **state) {
@@ -43,7 +43,7 @@ static void test_forms_round_trip(void **state) {
   unsigned n = iterations();
   for (unsigned i = 0; i < n; i++) {
     gw_consignment a = {0}, b = {0}, c = {0};
-    gen_consignment(&r, kinds[i % 4], NULL, NULL, &a);
+    gen_consignment(&r, kinds[i % (sizeof(kinds) / sizeof(kinds[0]))], NULL, NULL, &a);
     char *j = gw_model_to_json(&a, i % 2);
     assert_non_null(j);
     gw_problems p = {0};

@@ -87,9 +87,9 @@ static int through(const gw_adapter *f, const gw_consignment *in, gw_consignment
 
 static void test_pairs(void **state) {
   (void)state;
-  static const char *const kinds[] = {GW_KIND_DECLARATION, GW_KIND_RESPONSE, GW_KIND_SPS, GW_KIND_SPS_ACK};
+  static const char *const kinds[] = {GW_KIND_DECLARATION, GW_KIND_RESPONSE, GW_KIND_SPS, GW_KIND_SPS_ACK, GW_KIND_CO};
   unsigned n = iterations(), pairs = 0, total = 0;
-  for (size_t k = 0; k < 4; k++) {
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
     for (size_t i = 0; i < gw_registry_count(reg); i++) {
       for (size_t j = 0; j < gw_registry_count(reg); j++) {
         pair pr = {gw_registry_at(reg, i), gw_registry_at(reg, j), kinds[k]};

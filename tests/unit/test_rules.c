@@ -136,6 +136,32 @@ static void fixtures_pass_clean(void **state) {
   }
 }
 
+/* A certificate of origin: its number, export country and each item's origin. */
+static int has_code(const gw_problems *p, const char *code) {
+  for (size_t i = 0; i < p->n; i++)
+    if (!strcmp(p->items[i].code, code)) return 1;
+  return 0;
+}
+
+static void certificate_of_origin(void **state) {
+  (void)state;
+  gw_consignment c;
+  fixture_declaration(&c);
+  set(&c.kind, GW_KIND_CO);
+  set(&c.items[1].origin_country, NULL);
+  gw_problems p = {0};
+  gw_rules_check_at(&c, NOW, &p);
+  print_problems(&p);
+  assert_true(has_code(&p, "missing_cert_id"));
+  assert_true(has_code(&p, "missing_origin"));
+  gw_problems_free(&p);
+  set(&c.cert_id, "E2026-TH-0188");
+  set(&c.items[1].origin_country, "TH");
+  assert_int_equal(gw_rules_check_at(&c, NOW, &p), 0);
+  gw_problems_free(&p);
+  gw_model_free(&c);
+}
+
 /* ---- one case per rule ---------------------------------------------------- */
 
 typedef struct rule_case {
@@ -146,6 +172,12 @@ typedef struct rule_case {
 } rule_case;
 
 static void m_kind(gw_consignment *c) { set(&c->kind, "invoice"); }
+static void m_co_number(gw_consignment *c) { set(&c->kind, GW_KIND_CO); }
+static void m_co_origin(gw_consignment *c) {
+  set(&c->kind, GW_KIND_CO);
+  set(&c->cert_id, "E2026-TH-0188");
+  set(&c->items[0].origin_country, NULL);
+}
 static void m_country(gw_consignment *c) { set(&c->parties[1].address.country, "XX"); }
 static void m_currency(gw_consignment *c) { set(&c->items[0].value.currency, "VNN"); }
 static void m_unit(gw_consignment *c) { set(&c->items[0].quantity.unit, "KILO"); }
@@ -214,6 +246,8 @@ static const rule_case cases[] = {
     {"missing_reference", 0, m_ref, "missing_reference", "error", "ucr"},
     {"missing_botanical_name", 1, m_botanical, "missing_botanical_name", "error", "items[0].scientific_name"},
     {"missing_authority", 1, m_authority, "missing_authority", "error", "parties"},
+    {"missing_cert_id", 0, m_co_number, "missing_cert_id", "error", "cert_id"},
+    {"missing_origin", 0, m_co_origin, "missing_origin", "error", "items[0].origin_country"},
     {"missing_export_country", 1, m_export, "missing_export_country", "error", "export_country"},
     {"missing_treatment_type", 1, m_treatment, "missing_treatment_type", "error", "items[0].treatments[0].type"},
     {"missing_response_status", 0, m_response, "missing_response_status", "error", "response.status"},
@@ -439,9 +473,10 @@ static void amendments_need_not_repeat_everything(void **state) {
 }
 
 int main(void) {
-  struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 8];
+  struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 16];
   size_t n = 0;
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(fixtures_pass_clean);
+  tests[n++] = (struct CMUnitTest)cmocka_unit_test(certificate_of_origin);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(rule_fires, (void *)&cases[i]);
     tests[n++].name = cases[i].name;
