@@ -257,7 +257,13 @@ static enum gw_outcome outcome_of(int status) {
   switch (status) {
   case 202: return GW_OUT_ACCEPTED;
   case 400: return GW_OUT_NOT_WELL_FORMED;
-  case 422: return GW_OUT_INVALID;
+  case 401:
+  case 403:
+  case 409:
+  case 422: return GW_OUT_INVALID; /* refused for what it is or who sent it */
+  case 413: return GW_OUT_TOO_LARGE;
+  case 415: return GW_OUT_UNSUPPORTED_MEDIA;
+  case 429:
   case 503: return GW_OUT_UNAVAILABLE;
   default: return GW_OUT_INTERNAL;
   }
