@@ -2,8 +2,9 @@
 # The priority lane under overload: a trickle of perishable declarations
 # (X-Priority: perishable) while bulk declarations (HS 8471, not perishable)
 # keep the gateway saturated. Prints the perishable messages' latency alone,
-# under overload with the flag, and under overload without it (what they would
-# suffer without the lane), against a real single-node Kafka broker.
+# under overload with the flag, and under overload without it (found
+# perishable by their HS codes after the first pass), beside the bulk's own
+# latency, against a real single-node Kafka broker.
 #
 #   bench/priority.sh      environment: BENCH_SECONDS (20), BENCH_BULK_CONNS (64), BENCH_WORKERS (2)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -47,7 +48,7 @@ sleep 1
 probe perishable
 wait "$bulkpid"
 echo "   bulk: $(grep -E 'Requests/sec|p50' "$work/bulk1.txt" | tr '\n' ' ')"
-echo "== the same without the flag (what the lane saves)"
+echo "== the same without the flag (found perishable by HS code after the first pass)"
 LMCGW_BENCH_FILE=$bulk wrk -t1 -c"$bulk_conns" -d"$((secs + 2))s" -s bench/post.lua "http://127.0.0.1:$port" \
   >"$work/bulk2.txt" &
 bulkpid=$!

@@ -228,11 +228,10 @@ static void add_header(gw_processed *out, const char *name, const char *value) {
 
 /* ---- the pipeline ----------------------------------------------------------- */
 
-void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out) {
+void gw_process_begin(const gw_pipeline *p, const gw_submission *in, gw_processed *out) {
   memset(out, 0, sizeof(*out));
   uint64_t t0 = uv_hrtime();
   gw_decoded dec = {0};
-  gw_encoded enc = {0};
 
   unsigned char d[32];
   char hex[80] = "sha256:";
@@ -287,6 +286,24 @@ void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out
       out->status = 422;
       goto done;
     }
+  /* Perishable goods (HS chapters 01-24, or flagged by the sender) take the
+   * priority lane: ahead in the queue for the second half, and topics of
+   * their own, so they never wait behind bulk. */
+  out->perishable = in->perishable || gw_status_perishable((const char *const *)out->hs_codes, out->n_hs);
+  out->sender_signed = sender_signed;
+done:
+  out->dec = dec; /* kept for gw_process_end; gw_processed_free frees it */
+  out->t_decoded = uv_hrtime();
+}
+
+void gw_process_end(const gw_pipeline *p, const gw_submission *in, gw_processed *out) {
+  if (out->status || !out->kind) return;
+  uint64_t t1 = out->t_decoded;
+  gw_decoded dec = out->dec;
+  memset(&out->dec, 0, sizeof(out->dec));
+  gw_consignment *m = &dec.model;
+  int sender_signed = out->sender_signed;
+  gw_encoded enc = {0};
 
   /* The destination's national systems get the document in their format;
    * without a profile for it, the document travels as it came. */
@@ -344,9 +361,6 @@ void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out
     }
     gw_metrics_stage(GW_STAGE_SIGN, uv_hrtime() - t2);
   }
-  /* Perishable goods (HS chapters 01-24, or flagged by the sender) take the
-   * priority lane: topics of their own, so they never queue behind bulk. */
-  out->perishable = in->perishable || gw_status_perishable((const char *const *)out->hs_codes, out->n_hs);
   snprintf(out->topic, sizeof(out->topic), "%s.%s.%s%s", p->cfg->topic_prefix, out->dest, dec.kind,
            out->perishable ? ".priority" : "");
   out->warnings = out->problems.n ? gw_problems_json(&out->problems, NULL) : NULL;
@@ -368,6 +382,11 @@ void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out
 done:
   gw_encoded_free(&enc);
   gw_decoded_free(&dec);
+}
+
+void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out) {
+  gw_process_begin(p, in, out);
+  gw_process_end(p, in, out);
 }
 
 /* A signed receipt for what was received: an SPS acknowledgement for SPS
@@ -401,6 +420,7 @@ void gw_process_receipt(const gw_pipeline *p, const gw_submission *in, gw_proces
 }
 
 void gw_processed_free(gw_processed *out) {
+  gw_decoded_free(&out->dec);
   gw_problems_free(&out->problems);
   free(out->ucr);
   free(out->dest);

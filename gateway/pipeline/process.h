@@ -12,6 +12,7 @@
 #define GW_PIPELINE_PROCESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "access/access.h"
 #include "adapters/registry.h"
@@ -85,10 +86,21 @@ typedef struct gw_processed {
   /* owned storage */
   char *xml_out, *jws, *warnings, *enc_bytes;
   char *digest;             /* sha256:<hex> of the bytes received */
+  /* Between gw_process_begin and gw_process_end. */
+  gw_decoded dec;
+  int sender_signed;
+  uint64_t t_decoded;
 } gw_processed;
 
 /* Runs the pipeline. Always fills out (free it with gw_processed_free). */
 void gw_process(const gw_pipeline *p, const gw_submission *in, gw_processed *out);
+
+/* The same in two halves, so a caller can queue the second by what the
+ * first found (out->perishable): begin detects, parses, validates, checks
+ * the sender and its signature (out->status set on refusal); end
+ * translates and signs (nothing when begin refused). */
+void gw_process_begin(const gw_pipeline *p, const gw_submission *in, gw_processed *out);
+void gw_process_end(const gw_pipeline *p, const gw_submission *in, gw_processed *out);
 
 /* The signed receipt of an accepted message (see README: receipts); sets
  * out->receipt, or leaves it NULL and logs why. Call after the broker has

@@ -70,7 +70,8 @@ typedef struct job {
   char received_at[64];
   uint64_t t_queued, t_produced;
   gw_processed out;          /* the worker's result; out.status 0: produced, waiting for the delivery report */
-  int perishable;            /* X-Priority: perishable */
+  int perishable;            /* X-Priority: perishable, or found so by the first pass */
+  int phase;                 /* 0: first pass (read, check); 1: between the passes; 2: second pass */
   struct job *next;          /* in the wait queue */
   /* loop thread */
   int work_done, dr_done, dr_err, dr_maybe;
@@ -209,15 +210,28 @@ static void submission_of(job *j, gw_submission *in) {
   };
 }
 
+/* Two passes through the thread pool: the first reads and checks the
+ * message, the second translates, signs and produces it. Between them the
+ * job queues again, perishable goods first, whatever the sender said. */
 static void work_cb(uv_work_t *w) {
   job *j = w->data;
   gw_server *srv = j->srv;
   gw_metrics_queue_depth_add(-1);
-  gw_metrics_stage(GW_STAGE_QUEUE, uv_hrtime() - j->t_queued);
   gw_submission in;
   submission_of(j, &in);
-  gw_process(&srv->pipe, &in, &j->out);
-  emit(srv, GW_STATUS_RECEIVED, &in, &j->out, j->sender);
+  if (j->phase == 0) {
+    gw_metrics_stage(GW_STAGE_QUEUE, uv_hrtime() - j->t_queued);
+    gw_process_begin(&srv->pipe, &in, &j->out);
+    emit(srv, GW_STATUS_RECEIVED, &in, &j->out, j->sender);
+    if (j->out.status) {
+      dead_letter(j);
+      emit(srv, GW_STATUS_REJECTED, &in, &j->out, NULL);
+    } else {
+      j->phase = 1; /* after_work_cb queues the second pass */
+    }
+    return;
+  }
+  gw_process_end(&srv->pipe, &in, &j->out);
   if (j->out.status) {
     dead_letter(j);
     emit(srv, GW_STATUS_REJECTED, &in, &j->out, NULL);
@@ -238,11 +252,11 @@ static void work_cb(uv_work_t *w) {
   gw_process_receipt(&srv->pipe, &in, &j->out);
 }
 
-
 /* ---- back on the loop ---------------------------------------------------- */
 
 static void check_drain(gw_server *srv);
 static void pump(gw_server *srv);
+static void schedule(gw_server *srv, job *j);
 
 static void job_free(job *j) {
   gw_processed_free(&j->out);
@@ -348,8 +362,16 @@ static void job_finish(job *j) {
 static void after_work_cb(uv_work_t *w, int status) {
   job *j = w->data;
   (void)status;
-  j->work_done = 1;
   j->srv->running--;
+  if (j->phase == 1) {
+    j->phase = 2;
+    j->perishable |= j->out.perishable;
+    gw_metrics_queue_depth_add(1);
+    schedule(j->srv, j);
+    pump(j->srv);
+    return;
+  }
+  j->work_done = 1;
   pump(j->srv);
   /* The delivery report may have come first: both arrive on this loop. */
   if (j->out.status != 0 || j->dr_done) job_finish(j);
