@@ -419,6 +419,40 @@ void gw_process_receipt(const gw_pipeline *p, const gw_submission *in, gw_proces
   gw_model_free(&r);
 }
 
+/* memmem without _GNU_SOURCE. */
+static const char *find(const char *h, size_t hl, const char *needle, size_t nl) {
+  for (size_t i = 0; nl && i + nl <= hl; i++)
+    if (h[i] == needle[0] && !memcmp(h + i, needle, nl)) return h + i;
+  return NULL;
+}
+
+static int chapter_perishable(const char *d, size_t n, size_t from) {
+  /* The first run of at least four digits within a short distance. */
+  for (size_t i = from; i < n && i < from + 80; i++) {
+    size_t k = i;
+    while (k < n && d[k] >= '0' && d[k] <= '9') k++;
+    if (k - i >= 4) {
+      int ch = (d[i] - '0') * 10 + (d[i + 1] - '0');
+      return ch >= 1 && ch <= 24;
+    }
+    if (k > i) i = k;
+  }
+  return 0;
+}
+
+int gw_sniff_perishable(const char *data, size_t len) {
+  size_t n = len < 65536 ? len : 65536;
+  if (!data || !n) return 0;
+  if (find(data, n, "SPSCertificate", 14)) return 1; /* plant and animal health */
+  static const char *const keys[] = {"<Classification>", "Commodity_code>", "\"hs_code\"", "CST+", NULL};
+  for (const char *const *k = keys; *k; k++) {
+    size_t kl = strlen(*k);
+    for (const char *p = find(data, n, *k, kl); p; p = find(p + kl, n - (size_t)(p + kl - data), *k, kl))
+      if (chapter_perishable(data, n, (size_t)(p - data) + kl)) return 1;
+  }
+  return 0;
+}
+
 void gw_processed_free(gw_processed *out) {
   gw_decoded_free(&out->dec);
   gw_problems_free(&out->problems);

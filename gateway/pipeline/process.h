@@ -109,4 +109,12 @@ void gw_process_receipt(const gw_pipeline *p, const gw_submission *in, gw_proces
 
 void gw_processed_free(gw_processed *out);
 
+/* A quick look at a message's bytes, before any parsing, for goods of HS
+ * chapters 01-24 (WCO Classification/ID, ASYCUDA Commodity_code, portal
+ * JSON hs_code, EDIFACT CST) or an SPS certificate: 1 when it finds one.
+ * The work queue uses it to put perishable goods first from the start. A
+ * miss costs only queue position in the first pass; a false hit only gives a
+ * bulk message an early place. Reads at most the first 64 KiB. */
+int gw_sniff_perishable(const char *data, size_t len);
+
 #endif

@@ -582,7 +582,7 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   gw_metrics_queue_depth_add(1);
   const char *prio = gw_http_header_get(req, "x-priority");
   while (prio && *prio == ' ') prio++;
-  j->perishable = prio && !strncasecmp(prio, "perishable", 10);
+  j->perishable = (prio && !strncasecmp(prio, "perishable", 10)) || gw_sniff_perishable(req->body, req->body_len);
   schedule(srv, j);
 }
 
