@@ -1063,30 +1063,28 @@ static json_t *member(json_t *o, const char *k) {
   return v ? json_incref(v) : json_null();
 }
 
+/* One message's row: 0, GW_ENOTFOUND, or a database error. */
+static int msg_get(gw_status_store *s, const char *id, mrow *m, gw_error *err) {
+  sqlite3_stmt *st = stmt(s, ST_MSG_GET, err);
+  if (!st) return err ? err->code : GW_EIO;
+  bind_str(st, 1, id);
+  int r = sqlite3_step(st), rc = 0;
+  if (r == SQLITE_ROW) rc = mrow_read(st, m) ? GW_ERR(err, GW_ENOMEM, "out of memory") : 0;
+  else if (r == SQLITE_DONE) rc = GW_ERR(err, GW_ENOTFOUND, "no message with id %s", id);
+  else rc = dberr(s, err, "reading a message");
+  sqlite3_reset(st);
+  return rc;
+}
+
 int gw_status_store_message(gw_status_store *s, const char *id, char **json, gw_error *err) {
   *json = NULL;
   int rc = read_begin(s, err);
   if (rc) return rc;
   mrow m = {0};
   json_t *o = NULL, *evs = NULL;
-  sqlite3_stmt *st = stmt(s, ST_MSG_GET, err);
-  if (!st) {
-    rc = err ? err->code : GW_EIO;
-    goto out;
-  }
-  bind_str(st, 1, id);
-  int r = sqlite3_step(st);
-  if (r == SQLITE_ROW) rc = mrow_read(st, &m) ? GW_ERR(err, GW_ENOMEM, "out of memory") : 0;
-  sqlite3_reset(st);
-  if (rc) goto out;
-  if (r == SQLITE_DONE) {
-    rc = GW_ERR(err, GW_ENOTFOUND, "no message with id %s", id);
-    goto out;
-  }
-  if (r != SQLITE_ROW) {
-    rc = dberr(s, err, "reading a message");
-    goto out;
-  }
+  sqlite3_stmt *st = NULL;
+  int r;
+  if ((rc = msg_get(s, id, &m, err))) goto out;
   evs = json_array();
   if (!(st = stmt(s, ST_EVENTS_OF, err))) {
     rc = err ? err->code : GW_EIO;
@@ -1411,20 +1409,7 @@ int gw_status_store_message_target(gw_status_store *s, const char *id, gw_status
   strv subs = {0};
   mrow m = {0};
   char *so = NULL, *sd = NULL;
-  sqlite3_stmt *st = stmt(s, ST_MSG_GET, err);
-  if (!st) {
-    rc = err ? err->code : GW_EIO;
-    goto out;
-  }
-  bind_str(st, 1, id);
-  int r = sqlite3_step(st);
-  if (r == SQLITE_ROW) rc = mrow_read(st, &m) ? GW_ERR(err, GW_ENOMEM, "out of memory") : 0;
-  sqlite3_reset(st);
-  if (rc) goto out;
-  if (r != SQLITE_ROW) {
-    rc = r == SQLITE_DONE ? GW_ERR(err, GW_ENOTFOUND, "no message with id %s", id) : dberr(s, err, "reading a message");
-    goto out;
-  }
+  if ((rc = msg_get(s, id, &m, err))) goto out;
   if (*m.submitter && strv_push(&subs, m.submitter)) {
     rc = GW_ERR(err, GW_ENOMEM, "out of memory");
     goto out;

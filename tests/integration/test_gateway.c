@@ -90,6 +90,17 @@ static char *test_dir(const char *name, const char *prefix_stem, char prefix[64]
   return dir;
 }
 
+/* Stops the gateway (it must exit 0 on SIGTERM), removes the test's folder
+ * when all went well, and gives the test's exit status. Frees cfg and dir. */
+static int test_end(pid_t pid, char *cfg, char *dir) {
+  int st = tp_stop(pid, SIGTERM, 15000);
+  CHECK(st == 0, "graceful exit status %d", st);
+  free(cfg);
+  if (!failures) tu_rmrf(dir);
+  free(dir);
+  return failures ? 1 : 0;
+}
+
 /* A gateway configuration for these tests: TLS with mandatory client
  * certificates, the project's schemas, its own topic prefix. */
 static char *write_config_extra(const char *dir, const char *bootstrap, const char *prefix,
@@ -731,12 +742,7 @@ static int test_formats(void) {
     }
     records_free(recs, n);
   }
-  int st = tp_stop(pid, SIGTERM, 15000);
-  CHECK(st == 0, "graceful exit status %d", st);
-  free(cfg);
-  if (!failures) tu_rmrf(dir);
-  free(dir);
-  return failures ? 1 : 0;
+  return test_end(pid, cfg, dir);
 }
 
 /* The code of the first error in an answer, "" when none. */
@@ -1148,12 +1154,7 @@ static int test_hostile(void) {
   CHECK(r.status == 202, "after the catalogue: %d %s", r.status, r.body);
   tc_response_free(&r);
   free(durian);
-  int st = tp_stop(pid, SIGTERM, 15000);
-  CHECK(st == 0, "graceful exit status %d", st);
-  free(cfg);
-  if (!failures) tu_rmrf(dir);
-  free(dir);
-  return failures ? 1 : 0;
+  return test_end(pid, cfg, dir);
 }
 
 /* A certificate signed by the exporting country's plant-protection service:
@@ -1208,12 +1209,7 @@ static int test_signatures(void) {
   }
   records_free(recs, n);
   free(body);
-  int st = tp_stop(pid, SIGTERM, 15000);
-  CHECK(st == 0, "graceful exit status %d", st);
-  free(cfg);
-  if (!failures) tu_rmrf(dir);
-  free(dir);
-  return failures ? 1 : 0;
+  return test_end(pid, cfg, dir);
 }
 
 /* Publishes records to topic (key, value, content type) and waits for them. */
@@ -1315,12 +1311,7 @@ static int test_ingest(void) {
   records_free(recs, n);
   free(valid);
   free(invalid);
-  int st = tp_stop(pid, SIGTERM, 15000);
-  CHECK(st == 0, "graceful exit status %d", st);
-  free(cfg);
-  if (!failures) tu_rmrf(dir);
-  free(dir);
-  return failures ? 1 : 0;
+  return test_end(pid, cfg, dir);
 }
 
 /* Polls GET path on a plain-HTTP gateway until the body holds want. */
@@ -1442,12 +1433,7 @@ static int test_ui(void) {
            "'%s/tests/browser/ui_check.sh' '%s' '#/shipments/NO-SUCH-UCR' 'data-test=error' >>'%s' 2>&1",
            LMCGW_SOURCE_DIR, base, log);
   CHECK(system(cmd) == 0, "chromium shows a clear error for an unknown UCR (see %s)", log);
-  int st = tp_stop(pid, SIGTERM, 15000);
-  CHECK(st == 0, "graceful exit status %d", st);
-  free(cfg);
-  if (!failures) tu_rmrf(dir);
-  free(dir);
-  return failures ? 1 : 0;
+  return test_end(pid, cfg, dir);
 }
 
 /* A gateway configured as one country of the exchange, on the shared broker. */
