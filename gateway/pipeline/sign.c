@@ -4,6 +4,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,16 @@
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmltree.h>
 
+/* xmlSecKeyDuplicate copies the certificate chain through DER, which cost
+ * more than the signature itself; keys copied once wait here between uses.
+ * A copy is used by one thread at a time. */
+#define GW_SIGNER_SPARE 64
+
 struct gw_signer {
   xmlSecKeyPtr key;
+  pthread_mutex_t mu;
+  xmlSecKeyPtr spare[GW_SIGNER_SPARE];
+  size_t n_spare;
   xmlSecTransformId alg;
   EVP_PKEY *pkey;    /* the same key, for detached JWS of non-XML payloads */
   int rsa;
@@ -52,17 +61,21 @@ int gw_signer_load(gw_signer **out, const char *key_file, const char *cert_file,
   if (rc) return rc;
   gw_signer *s = calloc(1, sizeof(*s));
   if (!s) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  pthread_mutex_init(&s->mu, NULL);
   s->rsa = !strcmp(algorithm, "rsa-2048");
   s->alg = s->rsa ? xmlSecTransformRsaSha256Id : xmlSecTransformEcdsaSha256Id;
   FILE *kf = fopen(key_file, "rb");
   s->pkey = kf ? PEM_read_PrivateKey(kf, NULL, NULL, NULL) : NULL;
   if (kf) fclose(kf);
   if (!s->pkey) {
+    pthread_mutex_destroy(&s->mu);
     free(s);
     return GW_ERR(err, GW_ECRYPTO, "cannot load signing key %s", key_file);
   }
   s->key = xmlSecCryptoAppKeyLoad(key_file, xmlSecKeyDataFormatPem, NULL, NULL, NULL);
   if (!s->key) {
+    EVP_PKEY_free(s->pkey);
+    pthread_mutex_destroy(&s->mu);
     free(s);
     return GW_ERR(err, GW_ECRYPTO, "xmlsec cannot load signing key %s", key_file);
   }
@@ -77,8 +90,29 @@ int gw_signer_load(gw_signer **out, const char *key_file, const char *cert_file,
 void gw_signer_free(gw_signer *s) {
   if (!s) return;
   if (s->key) xmlSecKeyDestroy(s->key);
+  for (size_t i = 0; i < s->n_spare; i++) xmlSecKeyDestroy(s->spare[i]);
+  pthread_mutex_destroy(&s->mu);
   EVP_PKEY_free(s->pkey);
   free(s);
+}
+
+static xmlSecKeyPtr key_take(gw_signer *s) {
+  xmlSecKeyPtr k = NULL;
+  pthread_mutex_lock(&s->mu);
+  if (s->n_spare) k = s->spare[--s->n_spare];
+  pthread_mutex_unlock(&s->mu);
+  return k ? k : xmlSecKeyDuplicate(s->key);
+}
+
+static void key_give(gw_signer *s, xmlSecKeyPtr k) {
+  if (!k) return;
+  pthread_mutex_lock(&s->mu);
+  if (s->n_spare < GW_SIGNER_SPARE) {
+    s->spare[s->n_spare++] = k;
+    k = NULL;
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (k) xmlSecKeyDestroy(k);
 }
 
 static size_t b64url(const unsigned char *in, size_t n, char *out) {
@@ -159,13 +193,16 @@ int gw_signer_sign(gw_signer *s, xmlDocPtr doc, gw_error *err) {
     rc = GW_ERR(err, GW_ENOMEM, "cannot create signature context");
     goto out;
   }
-  /* The context destroys its key, and threads sign at once: give it a copy. */
-  ctx->signKey = xmlSecKeyDuplicate(s->key);
+  /* Threads sign at once: each context gets a copy of its own, and takes it
+   * back from the context before the context would destroy it. */
+  ctx->signKey = key_take(s);
   if (!ctx->signKey) {
     rc = GW_ERR(err, GW_ENOMEM, "cannot copy signing key");
     goto out;
   }
   if (xmlSecDSigCtxSign(ctx, sig) < 0) rc = GW_ERR(err, GW_ECRYPTO, "XMLDSig signing failed");
+  key_give(s, ctx->signKey);
+  ctx->signKey = NULL;
 out:
   if (ctx) xmlSecDSigCtxDestroy(ctx);
   if (rc) {
