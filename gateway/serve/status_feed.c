@@ -34,43 +34,47 @@ static int64_t start_offset(void *ud, int32_t partition) {
   return off;
 }
 
-/* Applies one partition's run of records in one transaction, with the
- * offset after the last: what is applied and where to resume never disagree. */
-static int apply_run(gw_feed *f, const gw_kafka_record *recs, size_t n) {
-  gw_status_event *evs = calloc(n ? n : 1, sizeof(*evs));
-  if (!evs) return -1;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    gw_error e = {0};
-    if (gw_status_event_parse(recs[i].value, recs[i].value_len, &evs[k], &e)) {
+/* Applies one partition's run of records inside the open transaction, with
+ * the offset after the last: what is applied and where to resume never
+ * disagree. */
+static int apply_run(gw_feed *f, const gw_kafka_record *recs, size_t n, gw_error *e) {
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    gw_status_event ev = {0};
+    gw_error pe = {0};
+    if (gw_status_event_parse(recs[i].value, recs[i].value_len, &ev, &pe)) {
       /* Someone else's record, or a broken one: it cannot be applied, and
        * reading it again would not help. */
       gw_log(GW_LOG_WARN, "status_feed", "%s [%d] @%lld skipped: %s", f->topic, (int)recs[i].partition,
-             (long long)recs[i].offset, e.msg);
-      gw_status_event_free(&evs[k]);
-      continue;
+             (long long)recs[i].offset, pe.msg);
+    } else {
+      rc = gw_status_store_apply(f->writer, &ev, e);
     }
-    k++;
+    gw_status_event_free(&ev);
   }
-  gw_error e = {0};
-  int rc = gw_status_store_apply_batch(f->writer, evs, k, f->topic, recs[0].partition, recs[n - 1].offset + 1, &e);
-  if (rc) gw_log(GW_LOG_ERROR, "status_feed", "cannot apply %zu event(s) to the status store: %s", k, e.msg);
-  for (size_t i = 0; i < k; i++) gw_status_event_free(&evs[i]);
-  free(evs);
+  if (!rc) rc = gw_status_store_offset_set(f->writer, f->topic, recs[0].partition, recs[n - 1].offset + 1, e);
   return rc;
 }
 
+/* One transaction per batch, whatever partitions it spans: a commit (and the
+ * WAL pages it writes) costs more than the events in it. */
 static int on_batch(void *ud, const gw_kafka_record *recs, size_t n) {
   gw_feed *f = ud;
+  gw_error e = {0};
+  int rc = gw_status_store_begin(f->writer, &e);
   size_t start = 0;
-  for (size_t i = 1; i <= n; i++)
+  for (size_t i = 1; i <= n && !rc; i++)
     if (i == n || recs[i].partition != recs[start].partition) {
-      if (apply_run(f, recs + start, i - start)) {
-        atomic_store(&f->failed, 1);
-        return 1; /* stop: the store is behind, /readyz says so */
-      }
+      rc = apply_run(f, recs + start, i - start, &e);
       start = i;
     }
+  if (!rc) rc = gw_status_store_commit(f->writer, &e);
+  else gw_status_store_rollback(f->writer);
+  if (rc) {
+    gw_log(GW_LOG_ERROR, "status_feed", "cannot apply %zu record(s) to the status store: %s", n, e.msg);
+    atomic_store(&f->failed, 1);
+    return 1; /* stop: the store is behind, /readyz says so */
+  }
   return 0;
 }
 
@@ -139,7 +143,7 @@ static char *S(const char *s) { return (char *)(s ? s : ""); } /* the event only
 int gw_feed_event_by_id(const gw_config *cfg, gw_status_stage stage, const char *message_id, const char *ucr,
                         const char *document_type, const char *detail, gw_feed_record *rec) {
   char eid[37];
-  gw_uuid4(eid);
+  gw_uuid7(eid);
   uv_timeval64_t tv;
   uv_gettimeofday(&tv);
   gw_status_event ev = {
@@ -167,7 +171,7 @@ int gw_feed_event(const gw_config *cfg, gw_status_stage stage, const gw_submissi
                   const char *detail, gw_feed_record *rec) {
   memset(rec, 0, sizeof(*rec));
   char eid[37], submitter[300] = "";
-  gw_uuid4(eid);
+  gw_uuid7(eid);
   uv_timeval64_t tv;
   uv_gettimeofday(&tv);
   const gw_identity *id = in->identity;

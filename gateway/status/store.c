@@ -282,7 +282,10 @@ int gw_status_store_open(gw_status_store **out, const char *path, gw_error *err)
    * whole transactions. synchronous=NORMAL may lose the last transactions on
    * power loss, never consistency; offsets go with them, so those records
    * are simply consumed again. */
-  if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", err, "setting WAL mode")) ||
+  /* cache_size: 8 MiB (the default 2 MiB made every batch re-read index
+   * pages it had just written). */
+  if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192", err,
+                 "setting WAL mode")) ||
       (rc = check_schema(s, path, err)) || (rc = exec(s, temp_sql, err, "creating temporary tables")))
     goto fail;
   *out = s;
@@ -534,18 +537,43 @@ static void mlist_free(mlist *l) {
   memset(l, 0, sizeof(*l));
 }
 
-static int mlist_has(const mlist *l, const char *id) {
-  for (size_t i = 0; i < l->n; i++)
-    if (!strcmp(l->v[i].id, id)) return 1;
+/* The rows of earlier loads, by message id: a shipment may hold thousands of
+ * messages (one UCR reused, or a flood of rejected ones), so no linear scan
+ * per row. */
+static _Thread_local const mlist *by_id_list;
+static int cmp_by_id(const void *a, const void *b) {
+  return strcmp(by_id_list->v[*(const size_t *)a].id, by_id_list->v[*(const size_t *)b].id);
+}
+
+static int mlist_has(const mlist *l, const size_t *by_id, size_t n, const char *id) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(l->v[by_id[mid]].id, id);
+    if (!c) return 1;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
   return 0;
 }
 
-/* Appends the rows of a prepared (bound) message query not yet in l. */
+/* Appends the rows of a prepared (bound) message query not yet in l. The
+ * query gives each message once. */
 static int mlist_load(gw_status_store *s, sqlite3_stmt *st, mlist *l, gw_error *err) {
+  size_t n0 = l->n, *by_id = NULL;
+  if (n0) {
+    if (!(by_id = malloc(n0 * sizeof(*by_id)))) {
+      sqlite3_reset(st);
+      return GW_ERR(err, GW_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n0; i++) by_id[i] = i;
+    by_id_list = l;
+    qsort(by_id, n0, sizeof(*by_id), cmp_by_id);
+  }
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
     const unsigned char *id = sqlite3_column_text(st, 0);
-    if (id && mlist_has(l, (const char *)id)) continue;
+    if (id && n0 && mlist_has(l, by_id, n0, (const char *)id)) continue;
     if (l->n == l->cap) {
       size_t cap = l->cap ? l->cap * 2 : 8;
       mrow *nv = realloc(l->v, cap * sizeof(*nv));
@@ -556,6 +584,7 @@ static int mlist_load(gw_status_store *s, sqlite3_stmt *st, mlist *l, gw_error *
     if (mrow_read(st, &l->v[l->n])) break;
     l->n++;
   }
+  free(by_id);
   sqlite3_reset(st);
   if (r == SQLITE_ROW) return GW_ERR(err, GW_ENOMEM, "out of memory");
   return r == SQLITE_DONE ? 0 : dberr(s, err, "reading messages");
@@ -576,6 +605,16 @@ typedef struct doc {
 static int same_doc(const mrow *a, const mrow *b) {
   if (!*a->number || !*b->number) return a == b;
   return !strcmp(a->type, b->type) && !strcmp(a->number, b->number);
+}
+
+/* Messages of one document next to each other; a message without a number
+ * is a document of its own. */
+static int cmp_row_doc(const void *pa, const void *pb) {
+  const mrow *a = *(const mrow *const *)pa, *b = *(const mrow *const *)pb;
+  int c = strcmp(a->type, b->type);
+  if (!c) c = (*a->number != 0) - (*b->number != 0);
+  if (!c && *a->number) c = strcmp(a->number, b->number);
+  return c ? c : strcmp(a->id, b->id);
 }
 
 static int cmp_doc(const void *pa, const void *pb) {
@@ -800,20 +839,24 @@ static int compute_shipment(gw_status_store *s, const char *ucr, ship *sh, gw_er
     }
     sh->decl = &sh->m.v[decl];
   }
-  /* Documents: group messages, keep each one's latest message. */
+  /* Documents: group messages (sorted by document, so a group is a run),
+   * keep each one's latest message. */
   if (!(sh->docs = calloc(sh->m.n, sizeof(*sh->docs)))) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  const mrow **by_doc = malloc(sh->m.n * sizeof(*by_doc));
+  if (!by_doc) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  for (size_t i = 0; i < sh->m.n; i++) by_doc[i] = &sh->m.v[i];
+  qsort(by_doc, sh->m.n, sizeof(*by_doc), cmp_row_doc);
   for (size_t i = 0; i < sh->m.n; i++) {
-    const mrow *m = &sh->m.v[i];
-    size_t j;
-    for (j = 0; j < sh->n_docs; j++)
-      if (same_doc(sh->docs[j].latest, m)) break;
-    if (j == sh->n_docs) {
+    const mrow *m = by_doc[i];
+    doc *d = sh->n_docs ? &sh->docs[sh->n_docs - 1] : NULL;
+    if (!d || !same_doc(d->latest, m)) {
       sh->docs[sh->n_docs++] = (doc){m, m->first_ms};
       continue;
     }
-    if (mrow_later(m, sh->docs[j].latest)) sh->docs[j].latest = m;
-    if (m->first_ms < sh->docs[j].first_ms) sh->docs[j].first_ms = m->first_ms;
+    if (mrow_later(m, d->latest)) d->latest = m;
+    if (m->first_ms < d->first_ms) d->first_ms = m->first_ms;
   }
+  free(by_doc);
   qsort(sh->docs, sh->n_docs, sizeof(*sh->docs), cmp_doc);
 
   sh->first_ms = INT64_MAX;
