@@ -567,7 +567,7 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   j->work.data = j;
   j->role = role;
   j->replay_key = replay_key;
-  gw_uuid4(j->id);
+  gw_uuid7(j->id);
   gw_now_rfc3339(j->received_at);
   j->hdr_ucr = header_copy(req, "x-ucr");
   j->hdr_dest = header_copy(req, "x-destination");
