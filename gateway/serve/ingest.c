@@ -77,6 +77,34 @@ static char *result_json(const gw_submission *in, const gw_processed *out) {
   return s;
 }
 
+/* Partitions come and go with the instances of the country (the group): each
+ * change is logged with the partitions, so an operator sees who took over a
+ * killed instance's share and when. Served by rd_kafka_consumer_poll on the
+ * ingest thread, so never in the middle of a transaction. */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts, void *opaque) {
+  (void)opaque;
+  int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+  int assign = e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+  char list[512] = "";
+  size_t o = 0;
+  for (int i = 0; i < parts->cnt && o + 16 < sizeof(list); i++)
+    o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%d", i ? "," : "", (int)parts->elems[i].partition);
+  const char *what = NULL;
+  if (coop) {
+    rd_kafka_error_t *er = assign ? rd_kafka_incremental_assign(rk, parts) : rd_kafka_incremental_unassign(rk, parts);
+    if (er) {
+      what = rd_kafka_error_string(er);
+      gw_log(GW_LOG_ERROR, "ingest_rebalance", "%s: %s", assign ? "assign" : "unassign", what);
+      rd_kafka_error_destroy(er);
+    }
+  } else {
+    rd_kafka_resp_err_t ae = rd_kafka_assign(rk, assign ? parts : NULL);
+    if (ae) gw_log(GW_LOG_ERROR, "ingest_rebalance", "%s: %s", assign ? "assign" : "unassign", rd_kafka_err2str(ae));
+  }
+  gw_log(GW_LOG_INFO, "ingest_rebalance", "%s %d partition(s) of %s: [%s]", assign ? "assigned" : "revoked", parts->cnt,
+         parts->cnt ? parts->elems[0].topic : "-", list);
+}
+
 /* One record through the pipeline; its outputs go into the open transaction. */
 static void process_record(gw_ingest *g, rd_kafka_message_t *m) {
   char mid[80], ucr[160], dest[8], ct[128], org[128], idbuf[64], prio[32];
@@ -248,6 +276,7 @@ int gw_ingest_start(const gw_config *cfg, const gw_pipeline *pipe, const gw_inge
   if (!rc) rc = gw_kafka_conf_set(cc, "enable.auto.commit", "false", err);
   if (!rc) rc = gw_kafka_conf_set(cc, "auto.offset.reset", "earliest", err);
   if (!rc) rc = gw_kafka_conf_set(cc, "isolation.level", "read_committed", err);
+  if (!rc) rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
   if (!rc) {
     g->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, es, sizeof(es));
     if (!g->consumer) rc = GW_ERR(err, GW_EKAFKA, "cannot create the ingest consumer: %s", es);

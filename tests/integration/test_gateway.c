@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1647,9 +1648,197 @@ static int test_exchange(void) {
   return failures ? 1 : 0;
 }
 
+/* Lines of a log file that hold needle. */
+static int log_count(const char *path, const char *needle) {
+  size_t len;
+  char *t = tu_read(path, &len);
+  int n = 0;
+  for (char *at = t; at && (at = strstr(at, needle)); at += strlen(needle)) n++;
+  free(t);
+  return n;
+}
+
+typedef struct streamer {
+  const char *bootstrap, *topic, *body;
+  size_t len;
+  int n, every_ms;
+  long long kill_at; /* set by the test: when the first instance died */
+} streamer;
+
+/* A national system publishing one declaration every every_ms, each for a
+ * consignment of its own (UCR ...-F000000 upwards, the key too). */
+static void *stream_main(void *arg) {
+  streamer *st = arg;
+  char es[512];
+  rd_kafka_conf_t *c = rd_kafka_conf_new();
+  rd_kafka_conf_set(c, "bootstrap.servers", st->bootstrap, es, sizeof(es));
+  rd_kafka_conf_set(c, "enable.idempotence", "true", es, sizeof(es));
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, es, sizeof(es));
+  if (!rk) return (void *)1;
+  char *doc = malloc(st->len + 1);
+  memcpy(doc, st->body, st->len + 1);
+  char *at = strstr(doc, "6TH0105536000123-DUR0001");
+  for (int i = 0; at && i < st->n; i++) {
+    char ucr[32];
+    snprintf(ucr, sizeof(ucr), "6TH0105536000123-F%06d", i);
+    memcpy(at, ucr, strlen(ucr));
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "content-type", -1, "application/xml", -1);
+    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(st->topic), RD_KAFKA_V_KEY(ucr, strlen(ucr)),
+                      RD_KAFKA_V_VALUE(doc, st->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                      RD_KAFKA_V_END);
+    rd_kafka_poll(rk, 0);
+    usleep((useconds_t)st->every_ms * 1000);
+  }
+  int rc = at && !rd_kafka_flush(rk, 15000) ? 0 : 1;
+  free(doc);
+  rd_kafka_destroy(rk);
+  return (void *)(intptr_t)rc;
+}
+
+static char *failover_config(const char *dir, const char *name, const char *bootstrap, const char *prefix) {
+  char sub[600], file[64];
+  snprintf(sub, sizeof(sub), "%s/%s", dir, name);
+  if (mkdir(sub, 0700)) return NULL;
+  char *cfg = write_config_extra(sub, bootstrap, prefix, 10000, "ingest:\n  batch: 4\n");
+  if (!cfg) return NULL;
+  size_t len;
+  char *text = tu_read(cfg, &len), inst[64];
+  free(cfg);
+  snprintf(inst, sizeof(inst), "instance_id: it-%s-%s", prefix, name);
+  char *i = text ? strstr(text, "instance_id: ") : NULL;
+  char *e = i ? strchr(i, '\n') : NULL;
+  char *k = text ? strstr(text, "kafka:\n") : NULL;
+  if (!i || !e || !k) {
+    free(text);
+    return NULL;
+  }
+  /* instance_id: its own (its transactional id and static membership);
+   * kafka: the session timeout at the broker's minimum, so a killed member's
+   * partitions move after 6 s instead of 45. */
+  char out[9000];
+  snprintf(out, sizeof(out), "%.*s%s%.*skafka:\n  session.timeout.ms: 6000\n  heartbeat.interval.ms: 1000\n%s",
+           (int)(i - text), text, inst, (int)(k - e), e, k + strlen("kafka:\n"));
+  free(text);
+  snprintf(file, sizeof(file), "%s.yaml", name);
+  return tu_write(dir, file, out);
+}
+
+/* Two instances of one country share <prefix>.in as one consumer group while
+ * a national system streams declarations in; one is killed with SIGKILL
+ * midway. Every record is answered and routed exactly once, the survivor
+ * takes over the dead one's partitions, and once the dead one is back both
+ * status stores give the same answers. */
+static int test_failover(void) {
+  char bootstrap[256];
+  REQUIRE(!fixture_bootstrap(bootstrap, sizeof(bootstrap)), "no broker bootstrap in $LMCGW_TEST_KAFKA_DIR");
+  char prefix[64], log_a[600], log_b[600], topic[200];
+  char *dir = test_dir("it-failover", "fo", prefix, log_a);
+  snprintf(log_a, sizeof(log_a), "%s/gateway-a.log", dir);
+  snprintf(log_b, sizeof(log_b), "%s/gateway-b.log", dir);
+  char *cfg_a = failover_config(dir, "a", bootstrap, prefix);
+  char *cfg_b = failover_config(dir, "b", bootstrap, prefix);
+  REQUIRE(cfg_a && cfg_b, "configs");
+  int port_a = tp_free_port(), port_b = tp_free_port();
+  pid_t a = start_gateway(cfg_a, port_a, log_a);
+  REQUIRE(a > 0, "instance a starts");
+  pid_t b = start_gateway(cfg_b, port_b, log_b);
+  REQUIRE(b > 0, "instance b starts");
+  /* Both in the group, each with its share, before the stream starts. */
+  for (long long end = tp_now_ms() + 30000;
+       tp_now_ms() < end && !(log_count(log_a, "assigned 3 partition") && log_count(log_b, "assigned 3 partition"));)
+    usleep(200000);
+  CHECK(log_count(log_a, "assigned 3 partition") && log_count(log_b, "assigned 3 partition"),
+        "the two instances share the six partitions of %s.in", prefix);
+  size_t vl;
+  char *valid = example("declarations/th-vn-durian-export.xml", &vl);
+  enum { N = 120 };
+  snprintf(topic, sizeof(topic), "%s.in", prefix);
+  streamer st = {bootstrap, topic, valid, vl, N, 80, 0};
+  pthread_t th;
+  REQUIRE(!pthread_create(&th, NULL, stream_main, &st), "publisher");
+  char results[220];
+  snprintf(results, sizeof(results), "%s.in.results", prefix);
+  record *recs;
+  size_t dups, n, before = 0;
+  /* Kill a midway: a third of the stream answered, the rest still coming. */
+  for (long long stop_at = tp_now_ms() + 60000; tp_now_ms() < stop_at && before < N / 3;) {
+    n = consume_all(bootstrap, results, 100, &recs);
+    before = distinct_ids(recs, n, &dups);
+    records_free(recs, n);
+  }
+  int assigned_before = log_count(log_b, "ingest_rebalance");
+  long long killed = tp_now_ms();
+  kill(a, SIGKILL);
+  tp_stop(a, 0, 5000);
+  fprintf(stderr, "failover: instance a killed with %zu of %d records answered\n", before, N);
+  /* The survivor's takeover: its next rebalance that gives it all six. */
+  long long took = -1;
+  for (long long end = killed + 60000; tp_now_ms() < end && took < 0; usleep(50000))
+    if (log_count(log_b, "ingest_rebalance") > assigned_before && log_count(log_b, "assigned 6 partition"))
+      took = tp_now_ms() - killed;
+  CHECK(took >= 0, "instance b took over the partitions of instance a");
+  fprintf(stderr, "failover: instance b had all six partitions %lld ms after the SIGKILL\n", took);
+  void *prc = NULL;
+  pthread_join(th, &prc);
+  CHECK(prc == NULL, "the national system published all %d records", N);
+  size_t done = 0;
+  for (long long end = tp_now_ms() + 90000; tp_now_ms() < end && done < N;) {
+    n = consume_all(bootstrap, results, 3000, &recs);
+    done = distinct_ids(recs, n, &dups);
+    records_free(recs, n);
+    if (done < N) usleep(500000);
+  }
+  CHECK(done == N, "results for %zu of %d records", done, N);
+  n = consume_all(bootstrap, results, 3000, &recs);
+  CHECK(distinct_ids(recs, n, &dups) == N && dups == 0, "each record answered once: %zu duplicates", dups);
+  records_free(recs, n);
+  char routed[200];
+  snprintf(routed, sizeof(routed), "%s.VN.declaration.priority", prefix);
+  n = consume_all(bootstrap, routed, 3000, &recs);
+  size_t k = distinct_ids(recs, n, &dups);
+  CHECK(k == N && dups == 0, "routed to Vietnam: %zu distinct, %zu duplicates, want %d and 0", k, dups, N);
+  records_free(recs, n);
+  /* The dead instance comes back, catches up from the status topic, and both
+   * answer the same for every consignment. */
+  a = start_gateway(cfg_a, port_a, log_a);
+  REQUIRE(a > 0, "instance a restarts");
+  int same = 0, first_diff = -1;
+  char *va = NULL, *vb = NULL;
+  for (int i = 0; i < N; i++) {
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/shipments/6TH0105536000123-F%06d", i);
+    char *ra = NULL, *rb = NULL, *ca_ = NULL, *cb_ = NULL;
+    /* Each side may still be applying the last events: the same answer,
+     * with ROUTED in it, within a while. */
+    for (long long end = tp_now_ms() + 20000; tp_now_ms() < end; usleep(100000)) {
+      free(ra), free(rb), free(ca_), free(cb_);
+      ra = wait_get(port_a, path, "ROUTED", 2000);
+      rb = wait_get(port_b, path, "ROUTED", 2000);
+      ca_ = ra ? stable_shipment(ra) : NULL;
+      cb_ = rb ? stable_shipment(rb) : NULL;
+      if (ca_ && cb_ && !strcmp(ca_, cb_)) break;
+    }
+    if (ca_ && cb_ && !strcmp(ca_, cb_)) same++;
+    else if (first_diff < 0) {
+      first_diff = i;
+      va = ca_, vb = cb_;
+      ca_ = cb_ = NULL;
+    }
+    free(ra), free(rb), free(ca_), free(cb_);
+  }
+  CHECK(same == N, "the two status stores agree on %d of %d consignments; first difference at %d:\n  a %.500s\n  b %.500s",
+        same, N, first_diff, va ? va : "-", vb ? vb : "-");
+  free(va), free(vb);
+  free(valid);
+  CHECK(tp_stop(b, SIGTERM, 15000) == 0, "instance b graceful exit");
+  free(cfg_b);
+  return test_end(a, cfg_a, dir);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|ingest|ui|exchange|outage|shutdown|dev\n");
+    fprintf(stderr, "usage: test_gateway roundtrip|formats|access|hostile|signatures|ingest|ui|exchange|failover|outage|shutdown|dev\n");
     return 2;
   }
   bin = env_or_die("LMCGW_BIN");
@@ -1667,6 +1856,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(argv[1], "ingest")) rc = test_ingest();
   else if (!strcmp(argv[1], "ui")) rc = test_ui();
   else if (!strcmp(argv[1], "exchange")) rc = test_exchange();
+  else if (!strcmp(argv[1], "failover")) rc = test_failover();
   else {
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;
