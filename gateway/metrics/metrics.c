@@ -15,12 +15,14 @@ static struct {
   atomic_uint_fast64_t bucket[GW_STAGE_COUNT][N_BOUNDS + 1];
   atomic_uint_fast64_t sum_ns[GW_STAGE_COUNT];
   atomic_uint_fast64_t count[GW_STAGE_COUNT];
+  atomic_uint_fast64_t max_ns[GW_STAGE_COUNT];
   atomic_uint_fast64_t outcome[GW_OUT_COUNT];
   atomic_long queue_depth;
   atomic_uint_fast64_t delivery[GW_DEL_COUNT];
 } m;
 
-static const char *stage_names[GW_STAGE_COUNT] = {"queue", "parse", "validate", "sign", "serialize", "kafka_ack", "total"};
+static const char *stage_names[GW_STAGE_COUNT] = {"queue", "parse", "validate", "sign", "serialize", "kafka_ack", "total",
+                                                  "event_loop_busy"};
 static const char *outcome_names[GW_OUT_COUNT] = {"accepted",    "not_well_formed", "invalid",  "unsupported_media",
                                                   "too_large",   "unavailable",     "internal"};
 
@@ -31,7 +33,13 @@ void gw_metrics_stage(enum gw_stage s, uint64_t ns) {
   atomic_fetch_add_explicit(&m.bucket[s][i], 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&m.sum_ns[s], ns, memory_order_relaxed);
   atomic_fetch_add_explicit(&m.count[s], 1, memory_order_relaxed);
+  uint_fast64_t seen = atomic_load_explicit(&m.max_ns[s], memory_order_relaxed);
+  while (ns > seen && !atomic_compare_exchange_weak_explicit(&m.max_ns[s], &seen, ns, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+  }
 }
+
+uint64_t gw_metrics_stage_max(enum gw_stage s) { return atomic_load_explicit(&m.max_ns[s], memory_order_relaxed); }
 
 static const struct {
   const char *name, *help;
@@ -106,6 +114,10 @@ char *gw_metrics_render(const gw_metrics_extra *x, size_t *len) {
     put(&b, "lmcgw_stage_duration_seconds_count{stage=\"%s\"} %llu\n", stage_names[s],
         (unsigned long long)atomic_load_explicit(&m.count[s], memory_order_relaxed));
   }
+  put(&b, "# HELP lmcgw_stage_duration_max_seconds The longest time per pipeline stage since start.\n"
+          "# TYPE lmcgw_stage_duration_max_seconds gauge\n");
+  for (int s = 0; s < GW_STAGE_COUNT; s++)
+    put(&b, "lmcgw_stage_duration_max_seconds{stage=\"%s\"} %.9f\n", stage_names[s], (double)gw_metrics_stage_max(s) / 1e9);
   put(&b, "# HELP lmcgw_work_queue_depth Messages waiting for a worker thread.\n# TYPE lmcgw_work_queue_depth gauge\n");
   put(&b, "lmcgw_work_queue_depth %ld\n", gw_metrics_queue_depth());
   for (int c = 0; c < GW_DEL_COUNT; c++)

@@ -15,6 +15,7 @@ enum gw_stage {
   GW_STAGE_SERIALIZE,
   GW_STAGE_KAFKA_ACK, /* produce to delivery report */
   GW_STAGE_TOTAL,     /* request complete to answer */
+  GW_STAGE_LOOP,      /* the event loop busy between two polls: how long any connection may wait on it */
   GW_STAGE_COUNT
 };
 
@@ -39,6 +40,8 @@ enum gw_delivery_counter {
 };
 
 void gw_metrics_stage(enum gw_stage stage, uint64_t ns);
+/* The longest time the stage took since start (also recorded by gw_metrics_stage). */
+uint64_t gw_metrics_stage_max(enum gw_stage stage);
 void gw_metrics_delivery(enum gw_delivery_counter c);
 uint64_t gw_metrics_delivery_count(enum gw_delivery_counter c);
 void gw_metrics_outcome(enum gw_outcome o);
