@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "core/log.h"
+#include "core/sched.h"
 #include "kafka/conf.h"
 
 #define BATCH 512
@@ -57,6 +58,7 @@ static int assign_new(gw_kafka_tail *t, int timeout_ms) {
 
 static void tail_main(void *arg) {
   gw_kafka_tail *t = arg;
+  gw_sched_step_back(GW_BACKGROUND_STEP_BACK);
   rd_kafka_message_t *msgs[BATCH];
   gw_kafka_record recs[BATCH];
   uint64_t next_check = 0;

@@ -9,6 +9,7 @@
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/sched.h"
 #include "kafka/conf.h"
 #include "metrics/metrics.h"
 
@@ -204,6 +205,7 @@ static int txn_ok(gw_ingest *g, rd_kafka_error_t *e, const char *what) {
 
 static void ingest_main(void *arg) {
   gw_ingest *g = arg;
+  gw_sched_step_back(GW_WORKER_STEP_BACK);
   size_t cap = g->cfg->ingest_batch ? g->cfg->ingest_batch : 100;
   rd_kafka_message_t **batch = calloc(cap, sizeof(*batch));
   int ready = 0;
