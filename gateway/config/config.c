@@ -51,6 +51,8 @@ static const key_def keys[] = {
   {"signing.cert", KT_PATH, NULL, OFF(sign_cert), 0, 0, "certificate of the signing key (PEM), put in KeyInfo"},
   {"signing.algorithm", KT_STR, "ecdsa-p256", OFF(sign_algorithm), 0, 0, "ecdsa-p256 or rsa-2048; must match the key"},
   {"pipeline.workers", KT_UINT, "4", OFF(workers), 1, 128, "threads for parse, validate and sign (libuv thread pool)"},
+  {"pipeline.large_message", KT_SIZE, "64KiB", OFF(large_message), 1024, 1024UL * 1024 * 1024,
+   "messages at least this big use at most workers-1 worker threads at once, so small ones never wait behind them"},
   {"pipeline.produce_timeout_ms", KT_UINT, "5000", OFF(produce_timeout_ms), 100, 600000,
    "how long Kafka may take to acknowledge before the client gets 503"},
   {"pipeline.retry_after_s", KT_UINT, "5", OFF(retry_after_s), 1, 3600, "Retry-After sent with 503"},

@@ -89,6 +89,7 @@ typedef struct gw_config {
   char *sign_key, *sign_cert, *sign_algorithm;
   /* pipeline */
   unsigned workers;
+  size_t large_message;
   unsigned produce_timeout_ms;
   unsigned retry_after_s;
   unsigned max_inflight;

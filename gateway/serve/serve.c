@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "core/ids.h"
+#include "core/sched.h"
 #include "core/log.h"
 #include "http/http.h"
 #include "kafka/producer.h"
@@ -28,6 +30,7 @@
 #include "delivery/delivery.h"
 #include "serve/ingest.h"
 #include "serve/status_feed.h"
+#include "serve/workq.h"
 #include "ui/static.h"
 
 
@@ -47,12 +50,13 @@ typedef struct gw_server {
   char status_topic[200];
   gw_http_server *http;
   uv_signal_t sig[2];
+  uv_prepare_t lag;             /* measures how long each loop iteration kept the loop from polling */
+  uint64_t lag_t, lag_idle;
   int signals;
   int draining;
   int forced;
   size_t inflight; /* jobs accepted for processing and not yet answered */
-  unsigned running;         /* jobs in the thread pool */
-  struct job *q_head[2], *q_tail[2]; /* waiting: [0] perishable, [1] the rest */
+  gw_workq work;            /* jobs in the thread pool, and those waiting for it */
 } gw_server;
 
 /* One submitted message from request to answer. Loop-thread fields and
@@ -72,7 +76,7 @@ typedef struct job {
   gw_processed out;          /* the worker's result; out.status 0: produced, waiting for the delivery report */
   int perishable;            /* X-Priority: perishable, or found so by the first pass */
   int phase;                 /* 0: first pass (read, check); 1: between the passes; 2: second pass */
-  struct job *next;          /* in the wait queue */
+  gw_workq_item wq;          /* in srv->work: perishable, at least pipeline.large_message bytes */
   /* loop thread */
   int work_done, dr_done, dr_err, dr_maybe;
   char dr_errstr[160];
@@ -216,6 +220,7 @@ static void submission_of(job *j, gw_submission *in) {
 static void work_cb(uv_work_t *w) {
   job *j = w->data;
   gw_server *srv = j->srv;
+  gw_sched_step_back(GW_WORKER_STEP_BACK);
   gw_metrics_queue_depth_add(-1);
   gw_submission in;
   submission_of(j, &in);
@@ -362,10 +367,11 @@ static void job_finish(job *j) {
 static void after_work_cb(uv_work_t *w, int status) {
   job *j = w->data;
   (void)status;
-  j->srv->running--;
+  gw_workq_done(&j->srv->work, &j->wq);
   if (j->phase == 1) {
     j->phase = 2;
     j->perishable |= j->out.perishable;
+    j->wq.perishable = (unsigned char)j->perishable;
     gw_metrics_queue_depth_add(1);
     schedule(j->srv, j);
     pump(j->srv);
@@ -428,14 +434,12 @@ static char *header_copy(const gw_http_request *req, const char *name) {
 /* ---- the work queue: perishable first ------------------------------------ */
 
 /* At most pipeline.workers jobs are in the thread pool at once; the rest wait
- * here, those flagged perishable ahead of the others, so a rush of bulk
- * messages does not hold a truck of fruit. (Messages found perishable only
- * once decoded take the priority topics and delivery lane from there.) */
+ * in srv->work (serve/workq.h), perishable goods first, so a rush of bulk
+ * messages does not hold a truck of fruit. */
 static void start_job(gw_server *srv, job *j) {
-  srv->running++;
   int rc = uv_queue_work(&srv->loop, &j->work, work_cb, after_work_cb);
   if (rc) {
-    srv->running--;
+    gw_workq_done(&srv->work, &j->wq);
     gw_metrics_queue_depth_add(-1);
     srv->inflight--;
     if (j->replay_key) gw_access_replay_done(srv->access, j->replay_key, 0, NULL);
@@ -446,26 +450,12 @@ static void start_job(gw_server *srv, job *j) {
 }
 
 static void schedule(gw_server *srv, job *j) {
-  if (srv->running < srv->cfg->workers) {
-    start_job(srv, j);
-    return;
-  }
-  int q = j->perishable ? 0 : 1;
-  j->next = NULL;
-  if (srv->q_tail[q]) srv->q_tail[q]->next = j;
-  else srv->q_head[q] = j;
-  srv->q_tail[q] = j;
+  if (gw_workq_offer(&srv->work, &j->wq)) start_job(srv, j);
 }
 
 static void pump(gw_server *srv) {
-  while (srv->running < srv->cfg->workers) {
-    int q = srv->q_head[0] ? 0 : srv->q_head[1] ? 1 : -1;
-    if (q < 0) return;
-    job *j = srv->q_head[q];
-    srv->q_head[q] = j->next;
-    if (!srv->q_head[q]) srv->q_tail[q] = NULL;
-    start_job(srv, j);
-  }
+  for (gw_workq_item *it; (it = gw_workq_next(&srv->work));)
+    start_job(srv, (job *)((char *)it - offsetof(job, wq)));
 }
 
 static void post_message(gw_server *srv, gw_http_request *req) {
@@ -583,6 +573,8 @@ static void post_message(gw_server *srv, gw_http_request *req) {
   const char *prio = gw_http_header_get(req, "x-priority");
   while (prio && *prio == ' ') prio++;
   j->perishable = (prio && !strncasecmp(prio, "perishable", 10)) || gw_sniff_perishable(req->body, req->body_len);
+  j->wq.perishable = (unsigned char)j->perishable;
+  j->wq.large = req->body_len >= srv->cfg->large_message;
   schedule(srv, j);
 }
 
@@ -710,10 +702,24 @@ static void on_request(gw_http_request *req, void *ud) {
 
 /* ---- start and stop ------------------------------------------------------ */
 
+/* Before each poll: the last iteration's time minus the time it slept in the
+ * poll is how long a connection ready meanwhile waited for the loop. */
+static void on_loop_prepare(uv_prepare_t *h) {
+  gw_server *srv = h->data;
+  uint64_t now = uv_hrtime(), idle = uv_metrics_idle_time(&srv->loop);
+  if (srv->lag_t) {
+    uint64_t span = now - srv->lag_t, slept = idle - srv->lag_idle;
+    gw_metrics_stage(GW_STAGE_LOOP, span > slept ? span - slept : 0);
+  }
+  srv->lag_t = now;
+  srv->lag_idle = idle;
+}
+
 static void on_http_closed(void *ud) {
   gw_server *srv = ud;
   srv->http = NULL;
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&srv->sig[i], NULL);
+  uv_close((uv_handle_t *)&srv->lag, NULL);
   /* Everything answered: flush what is left (dead letters) and let go. */
   gw_kafka_producer_close(srv->kafka, (int)srv->cfg->produce_timeout_ms + 1000);
   srv->kafka = NULL;
@@ -760,6 +766,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   if (!srv) return GW_ERR(err, GW_ENOMEM, "out of memory");
   srv->cfg = cfg;
   srv->opt = opt;
+  gw_workq_init(&srv->work, cfg->workers);
   int ll = gw_log_level_parse(cfg->log_level);
   if (ll >= 0) gw_log_set_level((enum gw_log_level)ll);
   /* libuv reads this once, at the first uv_queue_work. */
@@ -772,6 +779,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     free(srv);
     return GW_ERR(err, GW_EIO, "uv_loop_init: %s", uv_strerror(rc));
   }
+  uv_loop_configure(&srv->loop, UV_METRICS_IDLE_TIME);
   char schema_dir[4096];
   snprintf(schema_dir, sizeof(schema_dir), "%s/schemas", gw_config_data_dir());
   srv->anon_role = (gw_role)(gw_role_parse(cfg->anon_role) > 0 ? gw_role_parse(cfg->anon_role) : 0);
@@ -837,6 +845,10 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
       srv->sig[i].data = srv;
       uv_signal_start(&srv->sig[i], on_signal, i ? SIGINT : SIGTERM);
     }
+    uv_prepare_init(&srv->loop, &srv->lag);
+    srv->lag.data = srv;
+    uv_prepare_start(&srv->lag, on_loop_prepare);
+    uv_unref((uv_handle_t *)&srv->lag);
     gw_log(GW_LOG_INFO, "listening", "%s://%s (port %d), country %s, %zu format(s), kafka %s",
            hc.tls ? "https" : "http", hc.listen, gw_http_server_port(srv->http), cfg->country,
            gw_registry_count(srv->pipe.formats), cfg->kafka_mock ? "mock cluster" : "brokers");
