@@ -50,7 +50,8 @@ static const key_def keys[] = {
   {"signing.key", KT_PATH, NULL, OFF(sign_key), 0, 0, "the gateway's XMLDSig signing key (PEM); never logged"},
   {"signing.cert", KT_PATH, NULL, OFF(sign_cert), 0, 0, "certificate of the signing key (PEM), put in KeyInfo"},
   {"signing.algorithm", KT_STR, "ecdsa-p256", OFF(sign_algorithm), 0, 0, "ecdsa-p256 or rsa-2048; must match the key"},
-  {"pipeline.workers", KT_UINT, "4", OFF(workers), 1, 128, "threads for parse, validate and sign (libuv thread pool)"},
+  {"pipeline.workers", KT_UINT, "0", OFF(workers), 0, 128,
+   "threads for parse, validate and sign (libuv thread pool); 0: one per core (more only made a 2-core machine slower)"},
   {"pipeline.large_message", KT_SIZE, "64KiB", OFF(large_message), 1024, 1024UL * 1024 * 1024,
    "messages at least this big use at most workers-1 worker threads at once, so small ones never wait behind them"},
   {"pipeline.produce_timeout_ms", KT_UINT, "5000", OFF(produce_timeout_ms), 100, 600000,
@@ -785,6 +786,10 @@ static void check_delivery(gw_config *c, gw_config_diags *d) {
  * `before` into err. */
 static int finish(gw_config *c, gw_config_diags *d, size_t before, gw_error *err) {
   env_overrides(c, d);
+  if (!c->workers) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    c->workers = n < 1 ? 1 : n > 128 ? 128 : (unsigned)n;
+  }
   check(c, d);
   if (d->n == before) return 0;
   gw_config_diag *x = &d->items[before];

@@ -89,21 +89,25 @@ static int set(rd_kafka_conf_t *c, const char *k, const char *v, gw_error *err) 
   return 0;
 }
 
-int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_delivery on_delivery,
-                            gw_kafka_producer **out, gw_error *err) {
+int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, const gw_kafka_producer_options *opt,
+                            gw_kafka_on_delivery on_delivery, gw_kafka_producer **out, gw_error *err) {
+  static const gw_kafka_producer_options plain = {NULL, NULL, -1};
+  if (!opt) opt = &plain;
+  int own_mock = cfg->kafka_mock && !opt->bootstrap;
   gw_kafka_producer *p = calloc(1, sizeof(*p));
   if (!p) return GW_ERR(err, GW_ENOMEM, "out of memory");
   p->pipefd[0] = p->pipefd[1] = -1;
   p->on_delivery = on_delivery;
   rd_kafka_conf_t *c = rd_kafka_conf_new();
-  char timeout[32];
+  char timeout[32], cid[300];
   snprintf(timeout, sizeof(timeout), "%u", cfg->produce_timeout_ms);
-  int rc = set(c, "client.id", cfg->instance_id, err);
+  snprintf(cid, sizeof(cid), "%s%s%s", cfg->instance_id, opt->role ? "-" : "", opt->role ? opt->role : "");
+  int rc = set(c, "client.id", cid, err);
   /* Defaults first, so kafka.* in the file may tune them... */
   if (!rc) rc = set(c, "message.timeout.ms", timeout, err);
   if (!rc) rc = set(c, "linger.ms", "2", err);
   if (!rc) rc = set(c, "socket.keepalive.enable", "true", err);
-  if (!rc && cfg->kafka_mock) rc = set(c, "test.mock.num.brokers", "1", err);
+  if (!rc && own_mock) rc = set(c, "test.mock.num.brokers", "1", err);
   for (size_t i = 0; i < cfg->n_kafka && !rc; i++) {
     const char *k = cfg->kafka[i].key, *v = cfg->kafka[i].value;
     if ((!strcmp(k, "acks") || !strcmp(k, "request.required.acks")) && strcmp(v, "all") && strcmp(v, "-1"))
@@ -112,6 +116,12 @@ int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_d
       rc = GW_ERR(err, GW_ECONFIG, "kafka.enable.idempotence: lmcgw needs true: retries must not duplicate or reorder");
     else
       rc = set(c, k, v, err);
+  }
+  if (!rc && opt->bootstrap) rc = set(c, "bootstrap.servers", opt->bootstrap, err);
+  if (!rc && opt->linger_ms >= 0) {
+    char l[16];
+    snprintf(l, sizeof(l), "%d", opt->linger_ms);
+    rc = set(c, "linger.ms", l, err);
   }
   /* ...but never the guarantees a 202 stands on. */
   if (!rc) rc = set(c, "acks", "all", err);
@@ -142,7 +152,7 @@ int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_d
     fcntl(p->pipefd[i], F_SETFL, fcntl(p->pipefd[i], F_GETFL) | O_NONBLOCK);
     fcntl(p->pipefd[i], F_SETFD, FD_CLOEXEC);
   }
-  if (cfg->kafka_mock) {
+  if (own_mock) {
     /* The mock cluster listens on loopback; tell where, so `kcat` can look in. */
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(p->rk);
     const char *bs = mc ? rd_kafka_mock_cluster_bootstraps(mc) : NULL;
@@ -235,6 +245,7 @@ int gw_kafka_create_topic(gw_kafka_producer *p, const char *name, int partitions
 }
 
 size_t gw_kafka_inflight(gw_kafka_producer *p) {
+  if (!p) return 0;
   int n = rd_kafka_outq_len(p->rk);
   return n > 0 ? (size_t)n : 0;
 }

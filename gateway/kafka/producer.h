@@ -30,8 +30,17 @@ typedef struct gw_kafka_header {
   const char *value;
 } gw_kafka_header;
 
-int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, gw_kafka_on_delivery on_delivery,
-                            gw_kafka_producer **out, gw_error *err);
+/* A second producer (the priority lane's) has queues and a broker connection
+ * of its own, so its messages never wait behind another's backlog. */
+typedef struct gw_kafka_producer_options {
+  const char *role;      /* added to client.id ("<instance>-<role>"); NULL: none */
+  const char *bootstrap; /* instead of kafka.bootstrap.servers: the first producer's mock cluster; NULL: config */
+  int linger_ms;         /* instead of kafka.linger.ms; -1: the configuration's (default 2) */
+} gw_kafka_producer_options;
+
+/* opt may be NULL: the configuration as it is. */
+int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, const gw_kafka_producer_options *opt,
+                            gw_kafka_on_delivery on_delivery, gw_kafka_producer **out, gw_error *err);
 
 /* Queues one message; value and key are copied. Returns 0 when queued (the
  * delivery callback will follow), GW_EKAFKA when librdkafka refused at once

@@ -43,6 +43,7 @@ typedef struct gw_server {
   gw_role anon_role;   /* of clients without a certificate, submitting */
   gw_role anon_reader; /* the same, reading status */
   gw_kafka_producer *kafka;
+  gw_kafka_producer *kafka_prio; /* perishable consignments: queues of their own, no linger */
   gw_ingest *ingest;   /* <prefix>.in, on a thread of its own; NULL when off */
   gw_feed *feed;       /* status events: the store and its queries */
   gw_delivery *delivery[2]; /* <prefix>.<own country>.* to the national endpoint, priority lane
@@ -244,7 +245,7 @@ static void work_cb(uv_work_t *w) {
   }
   j->t_produced = uv_hrtime();
   gw_error err = {0};
-  if (gw_kafka_produce(srv->kafka, j->out.topic, j->out.ucr, strlen(j->out.ucr), j->out.payload, j->out.payload_len,
+  if (gw_kafka_produce(j->perishable && srv->kafka_prio ? srv->kafka_prio : srv->kafka, j->out.topic, j->out.ucr, strlen(j->out.ucr), j->out.payload, j->out.payload_len,
                        j->out.headers, j->out.n_headers, j, &err)) {
     gw_problems_add(&j->out.problems, "kafka_unavailable", "error", 0, NULL, "%s", err.msg);
     j->out.status = 503;
@@ -662,7 +663,8 @@ static void get_readyz(gw_server *srv, gw_http_request *req) {
 static void get_metrics(gw_server *srv, gw_http_request *req) {
   static gw_http_stats st; /* large; only the loop thread renders */
   gw_http_stats_get(srv->http, &st);
-  gw_metrics_extra x = {st.responses_by_status, gw_http_server_connections(srv->http), gw_kafka_inflight(srv->kafka),
+  gw_metrics_extra x = {st.responses_by_status, gw_http_server_connections(srv->http),
+                        gw_kafka_inflight(srv->kafka) + gw_kafka_inflight(srv->kafka_prio),
                         gw_kafka_ready(srv->kafka)};
   size_t len = 0;
   char *s = gw_metrics_render(&x, &len);
@@ -721,6 +723,8 @@ static void on_http_closed(void *ud) {
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&srv->sig[i], NULL);
   uv_close((uv_handle_t *)&srv->lag, NULL);
   /* Everything answered: flush what is left (dead letters) and let go. */
+  gw_kafka_producer_close(srv->kafka_prio, (int)srv->cfg->produce_timeout_ms + 1000);
+  srv->kafka_prio = NULL;
   gw_kafka_producer_close(srv->kafka, (int)srv->cfg->produce_timeout_ms + 1000);
   srv->kafka = NULL;
   gw_log(GW_LOG_INFO, "stopped", "all requests answered, producer flushed");
@@ -787,7 +791,11 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   srv->access = gw_access_new(cfg->rate_limit, cfg->rate_burst, cfg->replay_entries, (uint64_t)cfg->replay_window_s * 1000);
   rc = srv->access ? 0 : GW_ERR(err, GW_ENOMEM, "out of memory");
   if (!rc) rc = gw_pipeline_open(&srv->pipe, cfg, schema_dir, err);
-  if (!rc) rc = gw_kafka_producer_start(&srv->loop, cfg, on_delivery, &srv->kafka, err);
+  if (!rc) rc = gw_kafka_producer_start(&srv->loop, cfg, NULL, on_delivery, &srv->kafka, err);
+  if (!rc) {
+    gw_kafka_producer_options po = {"priority", gw_kafka_mock_bootstrap(srv->kafka), 0};
+    rc = gw_kafka_producer_start(&srv->loop, cfg, &po, on_delivery, &srv->kafka_prio, err);
+  }
   gw_http_config hc = {
       .listen = opt->listen ? opt->listen : cfg->listen,
       .tls = !cfg->plain_http,
@@ -860,6 +868,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     gw_delivery_stop(srv->delivery[0]);
     gw_delivery_stop(srv->delivery[1]);
     if (srv->http) gw_http_server_close(srv->http, NULL, NULL);
+    if (srv->kafka_prio) gw_kafka_producer_close(srv->kafka_prio, 0);
     if (srv->kafka) gw_kafka_producer_close(srv->kafka, 0);
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
   }

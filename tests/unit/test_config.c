@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "testutil.h"
@@ -67,6 +68,10 @@ static void loads_good_file_with_defaults(void **state) {
   assert_int_equal(c.max_body, 2 * 1024 * 1024);
   assert_int_equal(c.plain_http, 1);
   assert_int_equal(c.produce_timeout_ms, 5000); /* default */
+  /* pipeline.workers unset: one per core, never none. */
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  assert_int_equal(c.workers, cores < 1 ? 1 : cores > 128 ? 128 : (unsigned)cores);
+  assert_int_equal(c.large_message, 64 * 1024);
   assert_string_equal(c.topic_prefix, "lmcgw");
   assert_int_equal(c.n_kafka, 2);
   assert_string_equal(c.kafka[1].key, "linger.ms");
@@ -103,7 +108,7 @@ static void reports_every_problem_with_line(void **state) {
                      "  max_body: 12 parsecs\n" /* 5 */
                      "  colour: blue\n"      /* 6 */
                      "pipeline:\n"           /* 7 */
-                     "  workers: 0\n"        /* 8 */
+                     "  workers: 500\n"      /* 8 */
                      "tls:\n"                /* 9 */
                      "  cert: /nonexistent/cert.pem\n" /* 10 */
                      "schemas:\n"            /* 11 */
