@@ -16,6 +16,9 @@ perishable=examples/declarations/th-vn-durian-export.xml
 bulk=$work/bulk.xml
 sed -e 's#<ID>08106000</ID>#<ID>84713000</ID>#' -e 's#<ID>08109010</ID>#<ID>84713000</ID>#' "$perishable" >"$bulk"
 
+# Every request a consignment of its own, as at a border post (bench/post.lua).
+export LMCGW_BENCH_UCR=6TH0105536000123-DUR0001
+
 cat >"$work/lmcgw.yaml" <<YAML
 gateway: {country: TH, state_dir: $work/state, log_level: warn}
 http: {listen: 127.0.0.1:$port, plain: true}
