@@ -56,7 +56,7 @@ save_env() {
 gateway_alive() {
   local pid=$1 config=$2 cmdline
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   [[ $cmdline == *" serve --config $config "* ]]
 }
 
