@@ -1,4 +1,5 @@
-# Shell helpers shared by scripts/*.sh (sourced, not run). Bash.
+# shellcheck shell=bash
+# Shell helpers shared by scripts/*.sh (sourced, not run).
 
 # N TCP ports on 127.0.0.1 that nobody has bound, on one line. The kernel picks
 # them when python3 is there; otherwise probe below the ephemeral range

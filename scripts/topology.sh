@@ -21,6 +21,8 @@
 #
 # Environment: LMCGW_BIN (default build/lmcgw), LMCGW_TOPOLOGY_READY_TIMEOUT
 # (seconds to wait for each gateway, default 90).
+# The upper-case variables reach DIR/topology.env through save_env (${!v}).
+# shellcheck disable=SC2034
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=common.sh
@@ -151,7 +153,7 @@ up() {
   VN_CUSTOMS_CERT=$pki/VN/certs/customs-system-chain.pem VN_CUSTOMS_KEY=$pki/VN/keys/customs-system.key
   VN_INSPECTOR_CERT=$pki/VN/certs/inspector-chain.pem VN_INSPECTOR_KEY=$pki/VN/keys/inspector.key
 
-  local cc CC ports
+  local cc CC
   read -r TH_PORT VN_PORT < <(lmcgw_free_ports 2)
   for cc in "${countries[@]}"; do
     CC=${cc^^}
