@@ -5,6 +5,8 @@
 # The gateway then keeps running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=common.sh
+. scripts/common.sh
 
 bash scripts/deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -16,10 +18,7 @@ rm -f "$state/mock-bootstrap"
 ./build/lmcgw serve --dev --state-dir "$state" --listen "127.0.0.1:$port" 2> >(tee lmcgw-dev.log >&2) &
 gw=$!
 trap 'kill -TERM $gw 2>/dev/null; wait $gw' EXIT
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
-  sleep 0.1
-done
+lmcgw_wait_http 10 "$gw" "http://127.0.0.1:$port/healthz" || { echo "demo: the gateway did not come up (lmcgw-dev.log)" >&2; exit 1; }
 
 echo
 echo "== posting the examples to http://127.0.0.1:$port/v1/messages"

@@ -9,9 +9,10 @@ build=(build-essential cmake ninja-build pkg-config
 # Tests: an independent XMLDSig verifier, xmllint, openssl for test PKIs, kcat to
 # probe the test broker, curl for the demo, clang for the fuzzers, Java and Maven
 # for the Kafka broker the integration tests start, chromium (headless) for the
-# inspector page's browser checks (tests/browser).
+# inspector page's browser checks (tests/browser), docker-compose to validate
+# docker/compose.yaml without a Docker engine (tests/deploy; it brings python3-yaml).
 test=(xmlsec1 libxml2-utils openssl kcat curl clang libclang-rt-14-dev
-  openjdk-17-jre-headless maven python3 chromium)
+  openjdk-17-jre-headless maven python3 chromium docker-compose)
 bench=(wrk)
 
 want=("${build[@]}" "${test[@]}")

@@ -20,6 +20,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 pom="$here/kafka/pom.xml"
+# shellcheck source=common.sh
+. "$here/common.sh"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -203,27 +205,7 @@ listening() {
   (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
 }
 
-# Two ports that nobody has bound. The kernel picks them when python3 is there;
-# otherwise probe below the ephemeral range (32768+) so that outgoing
-# connections cannot take them in the meantime.
-free_ports() {
-  if command -v python3 >/dev/null; then
-    python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*(x.getsockname()[1] for x in s))'
-    return
-  fi
-  local got=() p tries=0
-  while ((${#got[@]} < 2)); do
-    ((tries++ < 200)) || die "found no free TCP port on 127.0.0.1"
-    p=$((20000 + RANDOM % 12000))
-    [[ ${got[0]:-} != "$p" ]] || continue
-    listening "127.0.0.1:$p" || got+=("$p")
-  done
-  echo "${got[@]}"
-}
+free_ports() { lmcgw_free_ports 2; }
 
 write_props() {
   local dir=$1 bport=$2 cport=$3

@@ -33,5 +33,9 @@ set_tests_properties(integration.outage PROPERTIES FIXTURES_REQUIRED pki ENVIRON
   LABELS integration TIMEOUT 600)
 add_test(NAME integration.dev COMMAND test_gateway dev)
 set_tests_properties(integration.dev PROPERTIES ENVIRONMENT "${LMCGW_IT_ENV}" LABELS integration TIMEOUT 120)
+# The native two-country topology of docker/compose.yaml (scripts/topology.sh).
+add_test(NAME integration.topology COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/topology.sh)
+set_tests_properties(integration.topology PROPERTIES FIXTURES_REQUIRED "kafka;pki" ENVIRONMENT "${LMCGW_IT_ENV}"
+  LABELS integration TIMEOUT 300)
 # Headless Chromium may be missing on a developer's machine: then the browser checks are skipped.
 set_tests_properties(integration.ui PROPERTIES SKIP_RETURN_CODE 77)
