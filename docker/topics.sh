@@ -6,7 +6,9 @@
 #                                               (RF = replication factor)
 #
 # The names are those the gateway uses (gateway/serve/serve.c, gateway/serve/ingest.c,
-# gateway/pipeline/process.c): <prefix>.in and <prefix>.in.results (ingest),
+# gateway/pipeline/process.c): <prefix>.in and <prefix>.in.results (ingest, on a
+# cluster of one participant), <prefix>.in.CC and <prefix>.in.CC.results (ingest
+# of country CC on a cluster several share: its gateways' ingest.topic),
 # <prefix>.status (compacted: the status stores are rebuilt from it),
 # <prefix>.dlq, and for each country CC and kind of document
 # <prefix>.CC.<kind> and <prefix>.CC.<kind>.priority (perishable goods).
@@ -38,6 +40,8 @@ list() {
       [A-Z][A-Z]) ;;
       *) echo "topics.sh: '$cc' is not an ISO 3166-1 alpha-2 code" >&2; exit 2 ;;
     esac
+    echo "$prefix.in.$cc $partitions delete"
+    echo "$prefix.in.$cc.results $partitions delete"
     for k in $kinds; do
       echo "$prefix.$cc.$k $partitions delete"
       echo "$prefix.$cc.$k.priority $partitions delete"

@@ -77,6 +77,9 @@ static const key_def keys[] = {
    "soft: a signer whose issuing CA has no CRL in the trust store is accepted; hard: refused"},
   {"ingest.enabled", KT_BOOL, "true", OFF(ingest_enabled), 0, 0,
    "consume <prefix>.in (national systems publish there) as the consumer group <prefix>.ingest.<country>"},
+  {"ingest.topic", KT_STR, "", OFF(ingest_topic), 0, 0,
+   "the topic ingest consumes (results go to <topic>.results); empty: <prefix>.in. Countries sharing one "
+   "cluster and prefix each need their own (lmcgw.in.VN), or one's records would be processed by the other too"},
   {"ingest.batch", KT_UINT, "100", OFF(ingest_batch), 1, 10000,
    "records per Kafka transaction (routed messages, dead letters, results and offsets commit together)"},
   {"routing.topic_prefix", KT_STR, "lmcgw", OFF(topic_prefix), 0, 0, "prefix of every Kafka topic"},

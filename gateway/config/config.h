@@ -105,6 +105,7 @@ typedef struct gw_config {
   char *crl_policy;        /* "soft" or "hard" */
   /* ingest from <prefix>.in */
   int ingest_enabled;
+  char *ingest_topic;      /* "" or NULL: <prefix>.in */
   unsigned ingest_batch;
   /* kafka */
   char *topic_prefix;

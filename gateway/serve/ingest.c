@@ -262,8 +262,9 @@ int gw_ingest_start(const gw_config *cfg, const gw_pipeline *pipe, const gw_inge
   g->cfg = cfg;
   g->pipe = pipe;
   if (opt) g->opt = *opt;
-  snprintf(g->topic, sizeof(g->topic), "%s.in", cfg->topic_prefix);
-  snprintf(g->results, sizeof(g->results), "%s.in.results", cfg->topic_prefix);
+  if (cfg->ingest_topic && *cfg->ingest_topic) snprintf(g->topic, sizeof(g->topic), "%s", cfg->ingest_topic);
+  else snprintf(g->topic, sizeof(g->topic), "%s.in", cfg->topic_prefix);
+  snprintf(g->results, sizeof(g->results), "%s.results", g->topic);
   snprintf(g->dlq, sizeof(g->dlq), "%s.dlq", cfg->topic_prefix);
   char es[512], group[260], txid[400];
   snprintf(group, sizeof(group), "%s.ingest.%s", cfg->topic_prefix, cfg->country);

@@ -823,7 +823,9 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     } need[] = {{"in", 0}, {"status", 1}};
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
       gw_error te = {0};
-      snprintf(t, sizeof(t), "%s.%s", cfg->topic_prefix, need[i].suffix);
+      if (i == 0 && !cfg->ingest_enabled) continue;
+      if (i == 0 && cfg->ingest_topic && *cfg->ingest_topic) snprintf(t, sizeof(t), "%s", cfg->ingest_topic);
+      else snprintf(t, sizeof(t), "%s.%s", cfg->topic_prefix, need[i].suffix);
       if (gw_kafka_create_topic(srv->kafka, t, 6, need[i].compact, 10000, &te))
         gw_log(GW_LOG_WARN, "topics", "%s (the gateway goes on; create it by hand if it stays missing)", te.msg);
     }

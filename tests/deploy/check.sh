@@ -87,6 +87,11 @@ EOF
     cc=$(python3 -c 'import sys,yaml; print(yaml.safe_load(open(sys.argv[1]))["gateway"]["country"])' "$b")
     [[ $p == "$prefix" ]] || fail "service $a uses topic prefix '$p', the topics service creates '$prefix'"
     [[ $countries == *" $cc "* ]] || fail "service $a is country $cc, the topics service creates topics for:$countries"
+    local it
+    it=$(python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1])); print((d.get("ingest") or {}).get("topic") or "")' "$b")
+    if [[ -n $it ]] && ! sh "$root/docker/topics.sh" list "$prefix" ${countries} | grep -q "^$it "; then
+      fail "service $a consumes ingest.topic $it, which the topics service does not create"
+    fi
   done <"$work/facts"
   ((n >= 2)) || fail "expected two gateway services with /etc/lmcgw/lmcgw.yaml mounted, found $n"
   # The list the topics service creates holds the gateway's fixed topics.
