@@ -108,7 +108,7 @@ start_gateway() {
   # terminal that ran it. The subshell execs and setsid does not fork (the
   # subshell is no group leader), so $! is the gateway's pid.
   (cd "$dir" && LMCGW_DATA_DIR=${LMCGW_DATA_DIR:-$root} \
-    LMCGW_KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP LMCGW_ROUTING_TOPIC_PREFIX=$PREFIX LMCGW_INGEST_TOPIC=$PREFIX.in.$cc \
+    LMCGW_KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP LMCGW_ROUTING_TOPIC_PREFIX=$PREFIX LMCGW_INGEST_TOPIC=$PREFIX.in.${cc^^} \
     LMCGW_GATEWAY_STATE_DIR=$dir/state-$cc LMCGW_HTTP_LISTEN=127.0.0.1:$port \
     exec setsid "$LMCGW_BIN" serve --config "$config" </dev/null >>"$logf" 2>&1) &
   echo $!
