@@ -1246,6 +1246,29 @@ static size_t distinct_ids(record *r, size_t n, size_t *dups) {
   return k;
 }
 
+/* Every one of want message ids on topic exactly once (read_committed). */
+static void expect_once(const char *bootstrap, const char *topic, size_t want, const char *what) {
+  record *recs;
+  size_t dups, n = consume_all(bootstrap, topic, 3000, &recs);
+  size_t k = distinct_ids(recs, n, &dups);
+  CHECK(k == want && dups == 0, "%s (%s): %zu distinct, %zu duplicates, want %zu and 0", what, topic, k, dups, want);
+  records_free(recs, n);
+}
+
+/* Waits up to timeout_ms for want distinct message ids on topic; gives how many there were. */
+static size_t wait_distinct(const char *bootstrap, const char *topic, size_t want, int timeout_ms) {
+  size_t done = 0, dups;
+  record *recs;
+  for (long long end = tp_now_ms() + timeout_ms; tp_now_ms() < end && done < want;) {
+    size_t n = consume_all(bootstrap, topic, 3000, &recs);
+    done = distinct_ids(recs, n, &dups);
+    records_free(recs, n);
+    if (done < want) usleep(500000);
+  }
+  return done;
+}
+
+
 /* National systems publish to <prefix>.in; the gateway processes each record
  * like an HTTP submission, in Kafka transactions with the consumed offsets.
  * Killed with SIGKILL midway and started again, it routes every valid record
@@ -1285,31 +1308,15 @@ static int test_ingest(void) {
   fprintf(stderr, "ingest: %zu of %d records committed before SIGKILL\n", before, N_VALID + N_INVALID);
   pid = start_gateway(cfg, port, log);
   REQUIRE(pid > 0, "gateway restart");
-  long long end = tp_now_ms() + 60000;
-  size_t done = 0;
-  while (tp_now_ms() < end && done < N_VALID + N_INVALID) {
-    n = consume_all(bootstrap, results, 3000, &recs);
-    done = distinct_ids(recs, n, &dups);
-    records_free(recs, n);
-    if (done < N_VALID + N_INVALID) usleep(500000);
-  }
+  size_t done = wait_distinct(bootstrap, results, N_VALID + N_INVALID, 60000);
   CHECK(done == N_VALID + N_INVALID, "results for %zu of %d records", done, N_VALID + N_INVALID);
-  n = consume_all(bootstrap, results, 3000, &recs);
-  CHECK(distinct_ids(recs, n, &dups) == N_VALID + N_INVALID && dups == 0, "each record answered once: %zu duplicates",
-        dups);
-  records_free(recs, n);
+  expect_once(bootstrap, results, N_VALID + N_INVALID, "each record answered once");
   char routed[200];
   snprintf(routed, sizeof(routed), "%s.VN.declaration.priority", prefix);
-  n = consume_all(bootstrap, routed, 3000, &recs);
-  size_t k = distinct_ids(recs, n, &dups);
-  CHECK(k == N_VALID && dups == 0, "routed: %zu distinct, %zu duplicates, want %d and 0", k, dups, N_VALID);
-  records_free(recs, n);
+  expect_once(bootstrap, routed, N_VALID, "routed");
   char dlq[200];
   snprintf(dlq, sizeof(dlq), "%s.dlq", prefix);
-  n = consume_all(bootstrap, dlq, 3000, &recs);
-  k = distinct_ids(recs, n, &dups);
-  CHECK(k == N_INVALID && dups == 0, "dead letters: %zu distinct, %zu duplicates, want %d and 0", k, dups, N_INVALID);
-  records_free(recs, n);
+  expect_once(bootstrap, dlq, N_INVALID, "dead letters");
   free(valid);
   free(invalid);
   return test_end(pid, cfg, dir);
@@ -1782,23 +1789,12 @@ static int test_failover(void) {
   void *prc = NULL;
   pthread_join(th, &prc);
   CHECK(prc == NULL, "the national system published all %d records", N);
-  size_t done = 0;
-  for (long long end = tp_now_ms() + 90000; tp_now_ms() < end && done < N;) {
-    n = consume_all(bootstrap, results, 3000, &recs);
-    done = distinct_ids(recs, n, &dups);
-    records_free(recs, n);
-    if (done < N) usleep(500000);
-  }
+  size_t done = wait_distinct(bootstrap, results, N, 90000);
   CHECK(done == N, "results for %zu of %d records", done, N);
-  n = consume_all(bootstrap, results, 3000, &recs);
-  CHECK(distinct_ids(recs, n, &dups) == N && dups == 0, "each record answered once: %zu duplicates", dups);
-  records_free(recs, n);
+  expect_once(bootstrap, results, N, "each record answered once");
   char routed[200];
   snprintf(routed, sizeof(routed), "%s.VN.declaration.priority", prefix);
-  n = consume_all(bootstrap, routed, 3000, &recs);
-  size_t k = distinct_ids(recs, n, &dups);
-  CHECK(k == N && dups == 0, "routed to Vietnam: %zu distinct, %zu duplicates, want %d and 0", k, dups, N);
-  records_free(recs, n);
+  expect_once(bootstrap, routed, N, "routed to Vietnam");
   /* The dead instance comes back, catches up from the status topic, and both
    * answer the same for every consignment. */
   a = start_gateway(cfg_a, port_a, log_a);
