@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define MAX_CLASSES 16
@@ -61,6 +62,9 @@ static struct {
   const char *json;
   const char *label;
   uint64_t seed;
+  long watch[2]; /* processes whose CPU time and memory the report gives (gateway, broker) */
+  unsigned n_watch;
+  double sample_s; /* RSS of the first watched process every sample_s seconds */
 } opt = {.host = "127.0.0.1", .port = 8443, .conns = 16, .duration = 10, .warmup = 2, .seed = 42};
 
 static uv_loop_t *loop;
@@ -72,6 +76,7 @@ static uint64_t rng_state;
 static uint64_t conn_errors, reconnects;
 static unsigned n_up, n_connecting, next_to_connect;
 static uint64_t dropped_backlog;
+static unsigned idle_answered; /* --idle-request: first requests answered */
 
 static uint64_t rng(void) { /* xorshift64* */
   rng_state ^= rng_state >> 12;
@@ -98,6 +103,59 @@ static void die(const char *fmt, ...) {
   fprintf(stderr, "\n");
   va_end(ap);
   exit(2);
+}
+
+/* ---- watched processes (/proc) ----------------------------------------- */
+
+#define MAX_SAMPLES 4096
+static struct watch {
+  unsigned long long t0, t1; /* CPU clock ticks at the start and the end of the measurement */
+  long rss_kb, hwm_kb;
+  long samples[MAX_SAMPLES];
+  size_t n_samples;
+} watched[2];
+static uint64_t next_sample;
+
+static int proc_ticks(long pid, unsigned long long *ticks) {
+  char path[64], buf[2048];
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  unsigned long long ut = 0, st = 0;
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+  *ticks = ut + st;
+  return 0;
+}
+
+static long proc_status_kb(long pid, const char *key) {
+  char path[64], line[256];
+  snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  long v = -1;
+  size_t kl = strlen(key);
+  while (fgets(line, sizeof(line), f))
+    if (!strncmp(line, key, kl) && line[kl] == ':') {
+      v = atol(line + kl + 1);
+      break;
+    }
+  fclose(f);
+  return v;
+}
+
+static void watch_start(void) {
+  for (unsigned i = 0; i < opt.n_watch; i++) proc_ticks(opt.watch[i], &watched[i].t0);
+}
+static void watch_end(void) {
+  for (unsigned i = 0; i < opt.n_watch; i++) {
+    proc_ticks(opt.watch[i], &watched[i].t1);
+    watched[i].rss_kb = proc_status_kb(opt.watch[i], "VmRSS");
+    watched[i].hwm_kb = proc_status_kb(opt.watch[i], "VmHWM");
+  }
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -247,7 +305,11 @@ static void conn_ready(conn *c) {
     }
     return;
   }
-  if (t_start) send_request(c, pick_class(), uv_hrtime());
+  /* Closed loop: at once, also while other connections are still being
+   * opened (the gateway closes a connection that sends nothing within
+   * http.header_timeout_ms); what is answered before the warm-up ends is not
+   * counted. */
+  send_request(c, pick_class(), uv_hrtime());
 }
 
 static void on_up(conn *c) {
@@ -273,6 +335,7 @@ static int on_message_complete(llhttp_t *p) {
     h_add(&k->lat, now - c->t0);
   }
   if (!opt.idle) c->cur = NULL;
+  else idle_answered++;
   /* Pausing stops llhttp at the end of this answer, so a connection that has
    * already been handed its next request is not fed bytes meant for it. */
   return HPE_PAUSED;
@@ -432,16 +495,13 @@ static void on_tick(uv_timer_t *t) {
     /* Measure once every connection is up, or after 60 s with those that are. */
     unsigned total = opt.idle ? opt.idle : opt.conns;
     if (n_up < total && now - t_launch < 60000000000ull) return;
+    /* --idle-request: hold once every first request is answered, so that what
+     * is measured is idle connections, not messages in flight. */
+    if (opt.idle && opt.idle_request && idle_answered < n_up && now - t_launch < 120000000000ull) return;
     t_start = now;
     t_measure = t_start + (uint64_t)(opt.warmup * 1e9);
     t_end = t_measure + (uint64_t)(opt.duration * 1e9);
     fprintf(stderr, "loadgen: %u connection(s) up, %s\n", n_up, opt.idle ? "holding them" : "sending");
-    if (!opt.idle && opt.rate <= 0)
-      for (unsigned i = 0; i < opt.conns; i++)
-        if (conns[i].up && !conns[i].busy) send_request(&conns[i], pick_class(), now);
-    if (opt.idle && opt.idle_request)
-      for (unsigned i = 0; i < opt.idle; i++)
-        if (conns[i].up && !conns[i].cur) send_request(&conns[i], &classes[0], now);
   }
   if (!measuring && now >= t_measure) {
     /* Warm-up over: forget what was counted. */
@@ -454,6 +514,12 @@ static void on_tick(uv_timer_t *t) {
     memset(&probe_cls.lat, 0, sizeof(probe_cls.lat));
     probe_cls.sent = probe_cls.done = probe_cls.ok = probe_cls.other = 0;
     measuring = 1;
+    watch_start();
+    next_sample = now;
+  }
+  if (measuring && opt.sample_s > 0 && opt.n_watch && now >= next_sample && watched[0].n_samples < MAX_SAMPLES) {
+    watched[0].samples[watched[0].n_samples++] = proc_status_kb(opt.watch[0], "VmRSS");
+    next_sample += (uint64_t)(opt.sample_s * 1e9);
   }
   if (opt.rate > 0 && !opt.idle) {
     double per_ns = opt.rate / 1e9;
@@ -471,6 +537,7 @@ static void on_tick(uv_timer_t *t) {
     }
   }
   if (now >= t_end) {
+    watch_end();
     stopping = 1;
     uv_stop(loop);
   }
@@ -633,7 +700,15 @@ static void print_report(void) {
     if (backlog.n || dropped_backlog)
       printf("open loop: %zu sends still waiting for a connection at the end (the server fell behind)\n", backlog.n);
   } else {
-    printf("idle: %u of %u connection(s) open and held for %.0f s\n", n_up, opt.idle, opt.duration);
+    printf("idle: %u of %u connection(s) open and held for %.0f s (%u first requests answered)\n", n_up, opt.idle,
+           opt.duration, idle_answered);
+  }
+  double hz = (double)sysconf(_SC_CLK_TCK);
+  for (unsigned i = 0; i < opt.n_watch; i++) {
+    const struct watch *w = &watched[i];
+    double cpu = (double)(w->t1 - w->t0) / hz;
+    printf("pid %ld: %.2f cores busy, %.3f ms CPU per answer, RSS %.1f MB, peak RSS (VmHWM) %.1f MB\n", opt.watch[i],
+           cpu / secs, all.done ? cpu * 1e3 / (double)all.done : 0.0, (double)w->rss_kb / 1024, (double)w->hwm_kb / 1024);
   }
   fflush(stdout);
   char *line = NULL;
@@ -641,9 +716,9 @@ static void print_report(void) {
   FILE *f = open_memstream(&line, &len);
   if (!f) die("out of memory");
   fprintf(f, "{\"label\":\"%s\",\"mode\":\"%s\",\"tls\":%s,\"conns\":%u,\"up\":%u,\"duration_s\":%.1f,\"warmup_s\":%.1f,"
-             "\"rate_target\":%.1f,\"backlog_at_end\":%zu,\"conn_errors\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"overall\":",
+             "\"rate_target\":%.1f,\"backlog_at_end\":%zu,\"conn_errors\":%" PRIu64 ",\"reconnects\":%" PRIu64 ",\"idle_answered\":%u,\"overall\":",
           opt.label ? opt.label : "", mode, opt.tls ? "true" : "false", opt.idle ? opt.idle : opt.conns, n_up, opt.duration,
-          opt.warmup, opt.rate, backlog.n, conn_errors, reconnects);
+          opt.warmup, opt.rate, backlog.n, conn_errors, reconnects, idle_answered);
   json_class(f, &all, secs);
   fprintf(f, ",\"classes\":[");
   for (size_t i = 0; i < n_classes; i++) {
@@ -655,6 +730,16 @@ static void print_report(void) {
     fprintf(f, ",\"probe\":");
     json_class(f, &probe_cls, secs);
   }
+  fprintf(f, ",\"watch\":[");
+  for (unsigned i = 0; i < opt.n_watch; i++) {
+    const struct watch *w = &watched[i];
+    double cpu = (double)(w->t1 - w->t0) / hz;
+    fprintf(f, "%s{\"pid\":%ld,\"cpu_s\":%.3f,\"cores\":%.3f,\"cpu_ms_per_answer\":%.4f,\"rss_kb\":%ld,\"hwm_kb\":%ld,\"rss_samples_kb\":[",
+            i ? "," : "", opt.watch[i], cpu, cpu / secs, all.done ? cpu * 1e3 / (double)all.done : 0.0, w->rss_kb, w->hwm_kb);
+    for (size_t k = 0; k < w->n_samples; k++) fprintf(f, "%s%ld", k ? "," : "", w->samples[k]);
+    fprintf(f, "]}");
+  }
+  fprintf(f, "]");
   fprintf(f, "}\n");
   fclose(f);
   fputs(line, stdout);
@@ -675,8 +760,12 @@ static void usage(void) {
           "  --rate R                open loop: R messages/s in total, latency from the intended send time\n"
           "  --duration S (10)  --warmup S (2)\n"
           "  --idle N                open N connections and hold them for --duration (no load)\n"
-          "  --idle-request          with --idle: one request (the first --mix file) on each first\n"
+          "  --idle-request          with --idle: one request (the first --mix file) on each first, so that\n"
+          "                          they are kept-alive connections (one that never sends is closed by the\n"
+          "                          gateway after http.header_timeout_ms)\n"
           "  --probe-ms MS           GET /healthz every MS on a connection of its own (event-loop lag from outside)\n"
+          "  --watch-pid PID         report this process's CPU time and RSS over the measurement (twice at most)\n"
+          "  --sample-s S            and the first one's RSS every S seconds\n"
           "  --json FILE             append the JSON line to FILE too\n"
           "  --label TEXT  --seed N\n");
   exit(2);
@@ -688,7 +777,8 @@ int main(int argc, char **argv) {
       {"cert", 1, 0, 'C'},     {"key", 1, 0, 'K'},    {"conns", 1, 0, 'c'},    {"rate", 1, 0, 'r'},
       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'}, {"idle", 1, 0, 'i'},     {"idle-request", 0, 0, 'I'},
       {"mix", 1, 0, 'm'},      {"json", 1, 0, 'j'},   {"label", 1, 0, 'l'},    {"seed", 1, 0, 's'},
-      {"probe-ms", 1, 0, 'P'}, {"help", 0, 0, '?'},   {0, 0, 0, 0}};
+      {"probe-ms", 1, 0, 'P'}, {"watch-pid", 1, 0, 'W'}, {"sample-s", 1, 0, 'S'}, {"help", 0, 0, '?'},
+      {0, 0, 0, 0}};
   const char *mix = NULL;
   for (int ch; (ch = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
     switch (ch) {
@@ -709,6 +799,11 @@ int main(int argc, char **argv) {
     case 'l': opt.label = optarg; break;
     case 's': opt.seed = strtoull(optarg, NULL, 10); break;
     case 'P': opt.probe_ms = atof(optarg); break;
+    case 'W':
+      if (opt.n_watch == 2) die("--watch-pid: two at most");
+      opt.watch[opt.n_watch++] = atol(optarg);
+      break;
+    case 'S': opt.sample_s = atof(optarg); break;
     default: usage();
     }
   }
