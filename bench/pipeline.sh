@@ -11,7 +11,7 @@
 # build/bench/results/.
 #
 #   bench/pipeline.sh                 full run, under ~20 min (soak 600 s)
-#   BENCH_QUICK=1 bench/pipeline.sh   under ~3 min (short runs, soak 20 s)
+#   BENCH_QUICK=1 bench/pipeline.sh   under ~3 min (short runs, soak 15 s, connections up to 1,000)
 #
 # Environment: BENCH_WORKERS (pipeline.workers, 2), BENCH_LINGER_MS (kafka
 # linger.ms, 2), BENCH_CONNS (connections of the peak run, 64),
@@ -20,9 +20,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
-  stage_s=0.2 peak_s=8 open_s=6 curve_s=3 warm_s=1 idle_s=4 soak_s=${BENCH_SOAK_SECONDS:-20}
+  stage_s=0.15 peak_s=6 open_s=5 curve_s=2 warm_s=1 idle_s=3 soak_s=${BENCH_SOAK_SECONDS:-15}
+  conn_counts="1 10 100 1000" # 10,000 busy connections need ~60 s to ramp up: the full run has them
 else
   stage_s=1 peak_s=20 open_s=15 curve_s=8 warm_s=2 idle_s=10 soak_s=${BENCH_SOAK_SECONDS:-600}
+  conn_counts="1 10 100 1000 10000"
 fi
 conns=${BENCH_CONNS:-64}
 cores=$(nproc)
@@ -64,7 +66,8 @@ YAML
 # ---- stage costs -------------------------------------------------------------
 echo "pipeline.sh: stage costs ..." >&2
 ./build/bench/lmcgw-stages --config "$work/lmcgw.yaml" --broker-pid "$broker_pid" --seconds "$stage_s" \
-  --cores "$cores" --mix "$mix" --json "$work/stages.json" >"$work/stages.md"
+  --cores "$cores" --client-cert "$work/pki/client.pem" --client-key "$work/pki/client.key" --mix "$mix" \
+  --json "$work/stages.json" >"$work/stages.md"
 
 # ---- the gateway under load ---------------------------------------------------
 start_gw() {
@@ -104,8 +107,12 @@ for s in 1k 4k 20k 200k 1m; do
   lg --conns 32 --duration "$curve_s" --warmup "$warm_s" --mix "$docs/size-$s.xml:1$h" --label "size-$s" >/dev/null
 done
 echo "pipeline.sh: connection curve ..." >&2
-for c in 1 10 100 1000 10000; do
-  lg --conns "$c" --duration "$curve_s" --warmup "$warm_s" --mix "$docs/decl-4k.xml:1" --label "conns-$c" >/dev/null
+for c in $conn_counts; do
+  d=$curve_s w=$warm_s
+  # Every one of 10,000 connections has a message in flight: an answer takes
+  # 10,000 / throughput seconds, so the run must be longer than that.
+  [ "$c" = 10000 ] && d=40 w=10
+  lg --conns "$c" --duration "$d" --warmup "$w" --mix "$docs/decl-4k.xml:1" --label "conns-$c" >/dev/null
 done
 stop_gw
 
