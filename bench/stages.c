@@ -689,8 +689,9 @@ static void print_file(const file_result *f) {
     char a[32], b[32];
     fmt_us(a, sizeof(a), s->p50_us);
     fmt_us(b, sizeof(b), s->p99_us);
-    printf("| %s%s | %.1f | %s | %s | %.0f | %" PRIu64 " | %s%s |\n", s->on_path ? "" : "(", s->name, s->cpu_us, a, b,
-           s->cpu_us > 0 ? 1e6 / s->cpu_us : 0.0, s->n, s->note, s->on_path ? "" : "; not in the sum)");
+    printf("| %s%s%s | %.1f | %s | %s | %.0f | %" PRIu64 " | %s%s%s |\n", s->on_path ? "" : "_", s->name,
+           s->on_path ? "" : "_", s->cpu_us, a, b, s->cpu_us > 0 ? 1e6 / s->cpu_us : 0.0, s->n, s->on_path ? "" : "not in the sum: ",
+           s->note, "");
   }
   printf("| **sum on the path = limit per core** | **%.1f** | | | **%.0f** | | |\n", f->sum_us, 1e6 / f->sum_us);
   printf("| gw_process whole (parse … sign, serialise) | %.1f | | | %.0f | | the same code in one call |\n", f->whole_us,
