@@ -742,7 +742,7 @@ int main(int argc, char **argv) {
   uv_loop_init(&loop);
   gw_kafka_producer *kp = NULL;
   if (!cfg.kafka_mock) {
-    if (gw_kafka_producer_start(&loop, &cfg, on_dr, &kp, &err)) fail("kafka", err.msg);
+    if (gw_kafka_producer_start(&loop, &cfg, NULL, on_dr, &kp, &err)) fail("kafka", err.msg);
   }
 
   tls_pair tls;
