@@ -34,7 +34,8 @@ static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
   if (!m->_private) return; /* fire-and-forget message (e.g. dead letters) */
   int maybe = m->err && rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
-  p->on_delivery(m->_private, m->err ? GW_EKAFKA : 0, m->err ? rd_kafka_err2str(m->err) : NULL, maybe,
+  int e = !m->err ? 0 : m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? GW_ETOOBIG : GW_EKAFKA;
+  p->on_delivery(m->_private, e, m->err ? rd_kafka_err2str(m->err) : NULL, maybe,
                  m->partition, m->offset);
 }
 
@@ -192,6 +193,9 @@ int gw_kafka_produce(gw_kafka_producer *p, const char *topic, const char *key, s
       RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (e) {
     rd_kafka_headers_destroy(hdrs); /* ours again only when producev failed */
+    if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+      return GW_ERR(err, GW_ETOOBIG, "%zu bytes once signed: more than Kafka takes in one message (message.max.bytes)",
+                    value_len);
     return GW_ERR(err, GW_EKAFKA, "kafka refused the message: %s", rd_kafka_err2str(e));
   }
   return 0;

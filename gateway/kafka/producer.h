@@ -19,7 +19,8 @@
 typedef struct gw_kafka_producer gw_kafka_producer;
 
 /* Called on the loop thread once per produced message with the opaque given
- * to gw_kafka_produce. err is 0 when the broker has the message; else errstr
+ * to gw_kafka_produce. err is 0 when the broker has the message, GW_ETOOBIG
+ * when it is larger than the broker takes, GW_EKAFKA otherwise; errstr
  * says why. persisted_maybe tells that a failed message may still have landed
  * (the client gets 503 and may retry; receivers deduplicate by message id). */
 typedef void (*gw_kafka_on_delivery)(void *opaque, int err, const char *errstr, int persisted_maybe,
@@ -43,7 +44,8 @@ int gw_kafka_producer_start(uv_loop_t *loop, const gw_config *cfg, const gw_kafk
                             gw_kafka_on_delivery on_delivery, gw_kafka_producer **out, gw_error *err);
 
 /* Queues one message; value and key are copied. Returns 0 when queued (the
- * delivery callback will follow), GW_EKAFKA when librdkafka refused at once
+ * delivery callback will follow), GW_ETOOBIG when it is over the producer's
+ * message.max.bytes, GW_EKAFKA when librdkafka refused at once otherwise
  * (queue full, unknown topic...) — then no callback follows. */
 int gw_kafka_produce(gw_kafka_producer *p, const char *topic, const char *key, size_t key_len,
                      const void *value, size_t value_len, const gw_kafka_header *headers, size_t n_headers,

@@ -24,6 +24,7 @@ struct gw_ingest {
   uv_thread_t thread;
   atomic_int stop;
   atomic_ullong committed;
+  int txn_broken; /* a record of the open transaction could not be queued: abort it */
 };
 
 static const char *header(rd_kafka_message_t *m, const char *name, char *buf, size_t cap) {
@@ -37,8 +38,11 @@ static const char *header(rd_kafka_message_t *m, const char *name, char *buf, si
   return buf;
 }
 
-static void produce(rd_kafka_t *rk, const char *topic, const char *key, size_t key_len, const void *value, size_t len,
-                    const gw_kafka_header *hs, size_t n) {
+/* Queues a record in the open transaction. A record librdkafka refuses at
+ * once is not part of the transaction, which would commit without it: the
+ * caller decides (a final refusal, or g->txn_broken and the batch again). */
+static rd_kafka_resp_err_t produce(rd_kafka_t *rk, const char *topic, const char *key, size_t key_len,
+                                   const void *value, size_t len, const gw_kafka_header *hs, size_t n) {
   rd_kafka_headers_t *h = rd_kafka_headers_new(n);
   for (size_t i = 0; i < n; i++)
     if (hs[i].value) rd_kafka_header_add(h, hs[i].name, -1, hs[i].value, -1);
@@ -47,9 +51,9 @@ static void produce(rd_kafka_t *rk, const char *topic, const char *key, size_t k
                                             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
   if (e) {
     rd_kafka_headers_destroy(h);
-    /* The commit will fail on this and the batch is read again. */
     gw_log(GW_LOG_WARN, "ingest", "cannot produce to %s: %s", topic, rd_kafka_err2str(e));
   }
+  return e;
 }
 
 /* What an HTTP client would have been answered, as the result record. */
@@ -150,8 +154,18 @@ static void process_record(gw_ingest *g, rd_kafka_message_t *m) {
   gw_process(g->pipe, &in, &out);
   if (!out.status) {
     gw_process_receipt(g->pipe, &in, &out);
-    produce(g->producer, out.topic, out.ucr, strlen(out.ucr), out.payload, out.payload_len, out.headers, out.n_headers);
-  } else {
+    rd_kafka_resp_err_t e =
+        produce(g->producer, out.topic, out.ucr, strlen(out.ucr), out.payload, out.payload_len, out.headers, out.n_headers);
+    if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+      /* Final, as over HTTP (413): a dead letter and a result say so. */
+      gw_problems_add(&out.problems, "too_large_for_kafka", "error", 0, NULL,
+                      "%zu bytes once signed: more than Kafka takes in one message (message.max.bytes)", out.payload_len);
+      out.status = 413;
+    } else if (e) {
+      g->txn_broken = 1;
+    }
+  }
+  if (out.status) {
     char *report = gw_problems_json(&out.problems, in.id);
     char status[8];
     snprintf(status, sizeof(status), "%d", out.status);
@@ -160,13 +174,13 @@ static void process_record(gw_ingest *g, rd_kafka_message_t *m) {
                            {"lmcgw-received-at", received},
                            {"lmcgw-http-status", status},
                            {"lmcgw-errors", report}};
-    produce(g->producer, g->dlq, in.id, strlen(in.id), in.body, in.len, h, 5);
+    if (produce(g->producer, g->dlq, in.id, strlen(in.id), in.body, in.len, h, 5)) g->txn_broken = 1;
     free(report);
   }
   char *res = result_json(&in, &out);
   if (res) {
     gw_kafka_header h[] = {{"lmcgw-message-id", in.id}};
-    produce(g->producer, g->results, in.id, strlen(in.id), res, strlen(res), h, 1);
+    if (produce(g->producer, g->results, in.id, strlen(in.id), res, strlen(res), h, 1)) g->txn_broken = 1;
   }
   free(res);
   if (g->opt.on_processed) g->opt.on_processed(g->opt.ud, g->producer, &in, &out);
@@ -237,7 +251,18 @@ static void ingest_main(void *arg) {
     }
     if (!n) continue;
     int ok = txn_ok(g, rd_kafka_begin_transaction(g->producer), "begin_transaction");
+    g->txn_broken = 0;
     for (size_t i = 0; ok && i < n; i++) process_record(g, batch[i]);
+    if (ok && g->txn_broken) {
+      /* Something was not queued: nothing of the batch may count as done. */
+      rd_kafka_error_t *a = rd_kafka_abort_transaction(g->producer, TXN_TIMEOUT_MS);
+      if (a) {
+        gw_log(GW_LOG_WARN, "ingest", "abort_transaction: %s", rd_kafka_error_string(a));
+        rd_kafka_error_destroy(a);
+      }
+      rewind_to_committed(g);
+      ok = 0;
+    }
     rd_kafka_topic_partition_list_t *pos = NULL;
     if (ok && !rd_kafka_assignment(g->consumer, &pos) && pos) {
       rd_kafka_position(g->consumer, pos);

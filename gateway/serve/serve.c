@@ -247,9 +247,14 @@ static void work_cb(uv_work_t *w) {
   gw_error err = {0};
   if (gw_kafka_produce(j->perishable && srv->kafka_prio ? srv->kafka_prio : srv->kafka, j->out.topic, j->out.ucr, strlen(j->out.ucr), j->out.payload, j->out.payload_len,
                        j->out.headers, j->out.n_headers, j, &err)) {
-    gw_problems_add(&j->out.problems, "kafka_unavailable", "error", 0, NULL, "%s", err.msg);
-    j->out.status = 503;
-    emit(srv, GW_STATUS_REJECTED, &in, &j->out, "not accepted: Kafka refused it; the sender was told to send it again");
+    /* Too large for Kafka is final: a 503 would have the sender retry for ever. */
+    int big = err.code == GW_ETOOBIG;
+    gw_problems_add(&j->out.problems, big ? "too_large_for_kafka" : "kafka_unavailable", "error", 0, NULL, "%s",
+                    err.msg);
+    j->out.status = big ? 413 : 503;
+    emit(srv, GW_STATUS_REJECTED, &in, &j->out,
+         big ? "not accepted: larger than Kafka takes in one message"
+             : "not accepted: Kafka refused it; the sender was told to send it again");
     return;
   }
   emit(srv, GW_STATUS_VALIDATED, &in, &j->out, NULL);
@@ -294,7 +299,11 @@ static void job_finish(job *j) {
   gw_http_request *req = j->req;
   int status = j->out.status;
   if (status == 0) {
-    if (j->dr_err) {
+    if (j->dr_err == GW_ETOOBIG) {
+      status = 413;
+      gw_problems_add(&j->out.problems, "too_large_for_kafka", "error", 0, NULL,
+                      "the broker refused the message as larger than it takes (%s); it was not accepted", j->dr_errstr);
+    } else if (j->dr_err) {
       status = 503;
       gw_problems_add(&j->out.problems, "kafka_unavailable", "error", 0, NULL,
                       "Kafka did not acknowledge the message in time (%s)%s; it was not accepted, send it again",

@@ -22,7 +22,7 @@ set(LMCGW_IT_ENV
   LMCGW_TEST_KAFKA_DIR=${LMCGW_TEST_KAFKA_DIR}
   LMCGW_TEST_KAFKA_SH=${CMAKE_SOURCE_DIR}/scripts/kafka.sh)
 
-foreach(t roundtrip formats access hostile signatures ingest ui exchange failover shutdown)
+foreach(t roundtrip formats access hostile signatures ingest ui exchange failover toolarge shutdown)
   add_test(NAME integration.${t} COMMAND test_gateway ${t})
   set_tests_properties(integration.${t} PROPERTIES FIXTURES_REQUIRED "kafka;pki" ENVIRONMENT "${LMCGW_IT_ENV}"
     LABELS integration TIMEOUT 300)
