@@ -362,6 +362,29 @@ static void attachment_is_reported(void **state) {
   gw_problems_free(&p);
 }
 
+/* The alphabet of an attachment is the adapter's check (no XSD pattern): a
+ * character outside base64 is an error that says which and where. */
+static void attachment_not_base64_is_refused(void **state) {
+  (void)state;
+  const char *xml = CERT_HEAD
+      "<rsm:SPSExchangedDocument><ram:ID>X1</ram:ID><ram:TypeCode>851</ram:TypeCode>\n"
+      "<ram:ReferenceSPSReferencedDocument><ram:ID>D1</ram:ID>\n"
+      "<ram:AttachmentBinaryObject filename='permit.pdf'>JVBE\nR*0x</ram:AttachmentBinaryObject>\n"
+      "</ram:ReferenceSPSReferencedDocument></rsm:SPSExchangedDocument><rsm:SPSConsignment/></rsm:SPSCertificate>";
+  gw_consignment c = {0};
+  gw_problems p = {0};
+  int valid = 0;
+  assert_int_not_equal(decode_text(xml, strlen(xml), &c, &p, &valid), 0);
+  assert_true(valid); /* the schema no longer looks at the characters */
+  const gw_problem *pr = find_problem(&p, "attachment_not_base64");
+  assert_non_null(pr);
+  assert_string_equal(pr->severity, "error");
+  assert_string_equal(pr->path, "/SPSCertificate/SPSExchangedDocument/ReferenceSPSReferencedDocument/AttachmentBinaryObject");
+  assert_non_null(strstr(pr->message, "character 7 is 0x2a"));
+  gw_model_free(&c);
+  gw_problems_free(&p);
+}
+
 /* ---- encode errors ----------------------------------------------------------- */
 
 static void encode_refuses(void **state) {
@@ -545,6 +568,7 @@ int main(void) {
       cmocka_unit_test(wrong_root),
       cmocka_unit_test(schema_rejects),
       cmocka_unit_test(attachment_is_reported),
+      cmocka_unit_test(attachment_not_base64_is_refused),
       cmocka_unit_test(encode_refuses),
       cmocka_unit_test(encode_warns_lossy),
       cmocka_unit_test(corpus_ephyto),
