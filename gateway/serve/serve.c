@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ typedef struct gw_server {
   int forced;
   size_t inflight; /* jobs accepted for processing and not yet answered */
   gw_workq work;            /* jobs in the thread pool, and those waiting for it */
+  atomic_size_t perishable_waiting; /* work.waiting_perishable, for the workers to read */
 } gw_server;
 
 /* One submitted message from request to answer. Loop-thread fields and
@@ -232,10 +234,17 @@ static void work_cb(uv_work_t *w) {
     if (j->out.status) {
       dead_letter(j);
       emit(srv, GW_STATUS_REJECTED, &in, &j->out, NULL);
-    } else {
-      j->phase = 1; /* after_work_cb queues the second pass */
+      return;
     }
-    return;
+    /* A message of no perishable goods makes way for perishable ones that
+     * came meanwhile: after_work_cb queues its second pass behind them.
+     * Otherwise it goes on here, without a second trip through the loop. */
+    j->perishable |= j->out.perishable;
+    if (!j->perishable && atomic_load_explicit(&srv->perishable_waiting, memory_order_relaxed) > 0) {
+      j->phase = 1;
+      return;
+    }
+    j->phase = 2;
   }
   gw_process_end(&srv->pipe, &in, &j->out);
   if (j->out.status) {
@@ -461,11 +470,13 @@ static void start_job(gw_server *srv, job *j) {
 
 static void schedule(gw_server *srv, job *j) {
   if (gw_workq_offer(&srv->work, &j->wq)) start_job(srv, j);
+  atomic_store_explicit(&srv->perishable_waiting, srv->work.waiting_perishable, memory_order_relaxed);
 }
 
 static void pump(gw_server *srv) {
   for (gw_workq_item *it; (it = gw_workq_next(&srv->work));)
     start_job(srv, (job *)((char *)it - offsetof(job, wq)));
+  atomic_store_explicit(&srv->perishable_waiting, srv->work.waiting_perishable, memory_order_relaxed);
 }
 
 static void post_message(gw_server *srv, gw_http_request *req) {

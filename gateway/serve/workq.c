@@ -28,6 +28,7 @@ int gw_workq_offer(gw_workq *q, gw_workq_item *it) {
   else q->head[i] = it;
   q->tail[i] = it;
   q->waiting++;
+  if (i < 2) q->waiting_perishable++;
   return 0;
 }
 
@@ -40,6 +41,7 @@ gw_workq_item *gw_workq_next(gw_workq *q) {
     if (!q->head[i]) q->tail[i] = NULL;
     it->next = NULL;
     q->waiting--;
+    if (i < 2) q->waiting_perishable--;
     run(q, it);
     return it;
   }

@@ -20,7 +20,7 @@ typedef struct gw_workq_item {
 typedef struct gw_workq {
   gw_workq_item *head[4], *tail[4]; /* perishable, perishable large, other, other large */
   unsigned workers, running, running_large;
-  size_t waiting;
+  size_t waiting, waiting_perishable;
 } gw_workq;
 
 void gw_workq_init(gw_workq *q, unsigned workers);

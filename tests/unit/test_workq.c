@@ -38,12 +38,15 @@ static void perishable_goes_first_then_arrival_order(void **state) {
   gw_workq_offer(&q, &fruit1);
   gw_workq_offer(&q, &bulk2);
   gw_workq_offer(&q, &fruit2);
+  assert_int_equal(q.waiting, 4);
+  assert_int_equal(q.waiting_perishable, 2);
   gw_workq_item *order[] = {&fruit1, &fruit2, &bulk1, &bulk2};
   gw_workq_item *prev = &busy;
   for (int i = 0; i < 4; i++) {
     gw_workq_done(&q, prev);
     prev = gw_workq_next(&q);
     assert_ptr_equal(prev, order[i]);
+    assert_int_equal(q.waiting_perishable, i < 2 ? (size_t)(1 - i) : 0);
   }
 }
 
