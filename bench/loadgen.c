@@ -38,6 +38,8 @@ typedef struct cls {
   unsigned weight;
   char *req;      /* the whole request, headers and body */
   size_t req_len, body_len;
+  size_t vary_at[8]; /* where --vary's text stands in req */
+  size_t n_vary;
   hist lat;
   uint64_t sent, done, ok, other, status[6]; /* status[x] = answers of class x00 (0: no answer) */
 } cls;
@@ -58,6 +60,7 @@ static struct {
   double duration, warmup, rate;
   unsigned idle;
   int idle_request;
+  const char *vary; /* text replaced in every request by one of the same length, its own */
   double probe_ms;
   const char *json;
   const char *label;
@@ -464,13 +467,19 @@ static void connect_more(void) {
   while (!stopping && next_to_connect < total && n_connecting < MAX_CONNECTING) conn_start(&conns[next_to_connect++]);
 }
 
+static void vary(cls *k);
+
 static void send_request(conn *c, cls *k, uint64_t t0) {
   c->busy = 1;
   c->cur = k;
   c->t0 = t0;
   if (measuring) k->sent++;
+  vary(k);
   if (!c->ssl) {
-    write_raw(c, k->req, k->req_len, NULL);
+    /* uv_write reads the buffer later: with --vary, a copy of its own. */
+    char *own = k->n_vary ? malloc(k->req_len) : NULL;
+    if (own) memcpy(own, k->req, k->req_len);
+    write_raw(c, own ? own : k->req, k->req_len, own);
     return;
   }
   int r = SSL_write(c->ssl, k->req, (int)k->req_len);
@@ -585,7 +594,10 @@ static void add_class(const char *spec) {
   weight_sum += k->weight;
   const char *base = strrchr(k->path, '/');
   base = base ? base + 1 : k->path;
-  snprintf(k->name, sizeof(k->name), "%.*s", (int)strcspn(base, "."), base);
+  size_t nl = strcspn(base, ".");
+  if (nl >= sizeof(k->name)) nl = sizeof(k->name) - 1;
+  memmove(k->name, base, nl);
+  k->name[nl] = 0;
   char extra[2048] = "";
   size_t el = 0;
   for (const char *h = hdrs; h && *h;) {
@@ -612,6 +624,28 @@ static void add_class(const char *spec) {
   k->req_len = (size_t)hl + blen;
   k->body_len = blen;
   free(body);
+  size_t vl = opt.vary ? strlen(opt.vary) : 0;
+  for (size_t off = 0; vl && k->n_vary < 8;) {
+    const char *at = memmem(k->req + off, k->req_len - off, opt.vary, vl);
+    if (!at) break;
+    k->vary_at[k->n_vary++] = (size_t)(at - k->req);
+    off = (size_t)(at - k->req) + vl;
+  }
+}
+
+/* Every request its own consignment, as at a border post: the last seven
+ * characters of --vary's text become 'V' and six base-36 digits of a counter
+ * (same length, so Content-Length and the document's validity hold). */
+static void vary(cls *k) {
+  static uint64_t seq;
+  if (!k->n_vary) return;
+  size_t vl = strlen(opt.vary);
+  char tail[8];
+  uint64_t n = seq++;
+  tail[0] = 'V';
+  for (int i = 6; i >= 1; i--, n /= 36) tail[i] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n % 36];
+  size_t tl = vl < 7 ? vl : 7;
+  for (size_t i = 0; i < k->n_vary; i++) memcpy(k->req + k->vary_at[i] + vl - tl, tail + 7 - tl, tl);
 }
 
 static void raise_nofile(unsigned need) {
@@ -768,6 +802,8 @@ static void usage(void) {
           "  --watch-pid PID         report this process's CPU time and RSS over the measurement (twice at most)\n"
           "  --sample-s S            and the first one's RSS every S seconds\n"
           "  --json FILE             append the JSON line to FILE too\n"
+          "  --vary TEXT             give every request its own copy of TEXT (e.g. the UCR, in the body and the\n"
+          "                          headers): its last 7 characters become a counter, the length stays\n"
           "  --label TEXT  --seed N\n");
   exit(2);
 }
@@ -779,6 +815,7 @@ int main(int argc, char **argv) {
       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'}, {"idle", 1, 0, 'i'},     {"idle-request", 0, 0, 'I'},
       {"mix", 1, 0, 'm'},      {"json", 1, 0, 'j'},   {"label", 1, 0, 'l'},    {"seed", 1, 0, 's'},
       {"probe-ms", 1, 0, 'P'}, {"watch-pid", 1, 0, 'W'}, {"sample-s", 1, 0, 'S'}, {"help", 0, 0, '?'},
+      {"vary", 1, 0, 'V'},
       {0, 0, 0, 0}};
   const char *mix = NULL;
   for (int ch; (ch = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
@@ -805,6 +842,7 @@ int main(int argc, char **argv) {
       opt.watch[opt.n_watch++] = atol(optarg);
       break;
     case 'S': opt.sample_s = atof(optarg); break;
+    case 'V': opt.vary = optarg; break;
     default: usage();
     }
   }

@@ -83,9 +83,11 @@ start_gw() {
   exit 1
 }
 stop_gw() { kill -TERM "$gw"; wait "$gw" || true; gw=""; }
-lg() { # loadgen with the client certificate, watching the gateway and the broker
+lg() { # loadgen with the client certificate, watching the gateway and the broker; every request a
+       # consignment of its own (--vary: one UCR for all would make one shipment of a million messages)
   ./build/bench/lmcgw-loadgen --port "$port" --ca "$work/pki/ca.pem" --cert "$work/pki/client.pem" \
-    --key "$work/pki/client.key" --watch-pid "$gw" --watch-pid "$broker_pid" --json "$json" "$@"
+    --key "$work/pki/client.key" --watch-pid "$gw" --watch-pid "$broker_pid" --json "$json" \
+    --vary 6TH0105536000123-DUR0001 "$@"
 }
 field() { tail -1 "$json" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
