@@ -163,6 +163,20 @@ check_dockerfile() {
     [[ -e $root/$src ]] || fail "Dockerfile copies $src, which is not in the repository"
     grep -qx "!$src" "$root/.dockerignore" || fail "Dockerfile copies $src, which .dockerignore does not let through"
   done < <(awk '/^COPY / && !/--from/ { for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$df")
+  # The build stage's CMake configure, run on just what the build stage copies
+  # (a folder the build needs but the image lacks fails here, not in docker build).
+  command -v cmake >/dev/null || skip "cmake is needed to configure the build stage's copy"
+  local ctx=$work/context cm
+  mkdir -p "$ctx"
+  while read -r src; do
+    mkdir -p "$ctx/$(dirname "$src")" && cp -r "$root/$src" "$ctx/$src"
+  done < <(awk '/^FROM /{stage++} stage == 1 && /^COPY / && !/--from/ { for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$df")
+  cm=$(awk '/^RUN cmake -S \. -B \/build/ { sub(/^RUN /, ""); sub(/ *\\$/, ""); print; exit }' "$df")
+  [[ -n $cm ]] || { fail "no 'RUN cmake -S . -B /build' in the build stage"; return; }
+  if ! (cd "$ctx" && eval "${cm//\/build/$work/cbuild}") >"$work/cmake.out" 2>&1; then
+    fail "the build stage's configure fails on the files it copies:"
+    tail -n 15 "$work/cmake.out" | sed 's/^/    /' >&2
+  fi
 }
 
 check_systemd() {
