@@ -24,6 +24,7 @@ int gw_workq_offer(gw_workq *q, gw_workq_item *it) {
   }
   int i = (it->perishable ? 0 : 2) + (it->large ? 1 : 0);
   it->next = NULL;
+  it->seq = q->seq++;
   if (q->tail[i]) q->tail[i]->next = it;
   else q->head[i] = it;
   q->tail[i] = it;
@@ -34,9 +35,14 @@ int gw_workq_offer(gw_workq *q, gw_workq_item *it) {
 
 gw_workq_item *gw_workq_next(gw_workq *q) {
   if (q->running >= q->workers) return NULL;
-  for (int i = 0; i < 4; i++) {
+  for (int level = 0; level < 4; level += 2) {
+    /* The older of the level's two heads, the large one only under its cap. */
+    int i = -1;
+    gw_workq_item *small = q->head[level], *large = large_may_start(q) ? q->head[level + 1] : NULL;
+    if (small && (!large || small->seq < large->seq)) i = level;
+    else if (large) i = level + 1;
+    if (i < 0) continue;
     gw_workq_item *it = q->head[i];
-    if (!it || ((i & 1) && !large_may_start(q))) continue;
     q->head[i] = it->next;
     if (!q->head[i]) q->tail[i] = NULL;
     it->next = NULL;

@@ -9,7 +9,7 @@
 #include "serve/workq.h"
 
 static gw_workq_item item(int perishable, int large) {
-  return (gw_workq_item){NULL, (unsigned char)perishable, (unsigned char)large};
+  return (gw_workq_item){NULL, (unsigned char)perishable, (unsigned char)large, 0};
 }
 
 static void starts_at_once_while_a_worker_is_free(void **state) {
@@ -76,18 +76,20 @@ static void large_messages_are_not_starved(void **state) {
   (void)state;
   gw_workq q;
   gw_workq_init(&q, 2);
-  gw_workq_item s1 = item(0, 0), s2 = item(0, 0), big = item(0, 1), s3 = item(0, 0);
-  gw_workq_offer(&q, &s1);
-  gw_workq_offer(&q, &s2);
+  /* Both workers busy with small ones, a large one waiting, then a steady
+   * stream of small ones of the same priority: the large one goes at the next
+   * free worker, before the small ones that came after it. */
+  gw_workq_item s[8], big = item(1, 1);
+  for (int i = 0; i < 8; i++) s[i] = item(1, 0);
+  gw_workq_offer(&q, &s[0]);
+  gw_workq_offer(&q, &s[1]);
   assert_int_equal(gw_workq_offer(&q, &big), 0);
-  assert_int_equal(gw_workq_offer(&q, &s3), 0);
-  /* The large one waited longer than s3 and may take a worker now. */
-  gw_workq_done(&q, &s1);
-  gw_workq_item *first = gw_workq_next(&q);
-  gw_workq_done(&q, &s2);
-  gw_workq_item *second = gw_workq_next(&q);
-  assert_true((first == &big && second == &s3) || (first == &s3 && second == &big));
-  assert_int_equal(q.waiting, 0);
+  for (int i = 2; i < 8; i++) assert_int_equal(gw_workq_offer(&q, &s[i]), 0);
+  gw_workq_done(&q, &s[0]);
+  assert_ptr_equal(gw_workq_next(&q), &big);
+  gw_workq_done(&q, &s[1]);
+  assert_ptr_equal(gw_workq_next(&q), &s[2]);
+  assert_int_equal(q.waiting, 5);
 }
 
 static void one_worker_still_runs_large_messages(void **state) {
