@@ -29,6 +29,7 @@
 #define MAX_CONNECTING 256 /* handshakes in progress at once, so the listen backlog never overflows */
 
 #include "hist.h"
+#include "procstat.h"
 
 /* ---- message classes ---------------------------------------------------- */
 
@@ -119,21 +120,6 @@ static struct watch {
 } watched[2];
 static uint64_t next_sample;
 
-static int proc_ticks(long pid, unsigned long long *ticks) {
-  char path[64], buf[2048];
-  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-  unsigned long long ut = 0, st = 0;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
-  *ticks = ut + st;
-  return 0;
-}
-
 static long proc_status_kb(long pid, const char *key) {
   char path[64], line[256];
   snprintf(path, sizeof(path), "/proc/%ld/status", pid);
@@ -151,11 +137,11 @@ static long proc_status_kb(long pid, const char *key) {
 }
 
 static void watch_start(void) {
-  for (unsigned i = 0; i < opt.n_watch; i++) proc_ticks(opt.watch[i], &watched[i].t0);
+  for (unsigned i = 0; i < opt.n_watch; i++) bench_cpu_ticks(opt.watch[i], &watched[i].t0);
 }
 static void watch_end(void) {
   for (unsigned i = 0; i < opt.n_watch; i++) {
-    proc_ticks(opt.watch[i], &watched[i].t1);
+    bench_cpu_ticks(opt.watch[i], &watched[i].t1);
     watched[i].rss_kb = proc_status_kb(opt.watch[i], "VmRSS");
     watched[i].hwm_kb = proc_status_kb(opt.watch[i], "VmHWM");
   }

@@ -44,6 +44,7 @@
 #include "pipeline/xml.h"
 #include "serve/status_feed.h"
 #include "hist.h"
+#include "procstat.h"
 
 #define MAX_FILES 16
 
@@ -417,21 +418,6 @@ static void on_dr(void *opaque, int err, const char *errstr, int maybe, int32_t 
   if (err) kafka_failed++;
 }
 
-static int pid_cpu_ticks(long pid, unsigned long long *ticks) {
-  char path[64], buf[2048];
-  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  unsigned long long ut = 0, stt = 0;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2) return -1;
-  *ticks = ut + stt;
-  return 0;
-}
-
 typedef struct kafka_result {
   double cpu_us, broker_cpu_us, wall_us;
   uint64_t n;
@@ -450,14 +436,14 @@ static kafka_result kafka_measure(uv_loop_t *loop, gw_kafka_producer *kp, const 
   for (int i = 0; i < 4; i++)
     if (gw_feed_event(cfg, evs[i], &c->sub, &c->out, "bench", &ev[i])) fail("gw_feed_event", "failed");
   unsigned long long b0 = 0, b1 = 0;
-  int broker = broker_pid > 0 && !pid_cpu_ticks(broker_pid, &b0);
+  int broker = broker_pid > 0 && !bench_cpu_ticks(broker_pid, &b0);
   uint64_t until = 0, cpu0 = 0, t0 = 0;
   for (int round = 0;; round++) {
     if (round == 1) { /* the first batch warms up: metadata, connections */
       cpu0 = process_cpu_ns();
       t0 = wall_ns();
       until = t0 + (uint64_t)(budget_s * 2e9);
-      if (broker) pid_cpu_ticks(broker_pid, &b0);
+      if (broker) bench_cpu_ticks(broker_pid, &b0);
     }
     for (size_t i = 0; i < batch; i++) {
       gw_error e = {0};
@@ -475,7 +461,7 @@ static kafka_result kafka_measure(uv_loop_t *loop, gw_kafka_producer *kp, const 
   }
   r.cpu_us = (double)(process_cpu_ns() - cpu0) / (double)r.n / 1e3;
   r.wall_us = (double)(wall_ns() - t0) / (double)r.n / 1e3;
-  if (broker && !pid_cpu_ticks(broker_pid, &b1))
+  if (broker && !bench_cpu_ticks(broker_pid, &b1))
     r.broker_cpu_us = (double)(b1 - b0) * 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)r.n;
   for (int i = 0; i < 4; i++) gw_feed_record_free(&ev[i]);
   if (kafka_failed) fail("kafka", "some messages were not delivered");
