@@ -254,7 +254,8 @@ static void work_cb(uv_work_t *w) {
   }
   j->t_produced = uv_hrtime();
   gw_error err = {0};
-  if (gw_kafka_produce(j->perishable && srv->kafka_prio ? srv->kafka_prio : srv->kafka, j->out.topic, j->out.ucr, strlen(j->out.ucr), j->out.payload, j->out.payload_len,
+  gw_kafka_producer *kp = j->perishable && srv->kafka_prio ? srv->kafka_prio : srv->kafka;
+  if (gw_kafka_produce(kp, j->out.topic, j->out.ucr, strlen(j->out.ucr), j->out.payload, j->out.payload_len,
                        j->out.headers, j->out.n_headers, j, &err)) {
     /* Too large for Kafka is final: a 503 would have the sender retry for ever. */
     int big = err.code == GW_ETOOBIG;
