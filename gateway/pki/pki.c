@@ -573,14 +573,6 @@ int gw_pki_init(const char *dir_in, const gw_pki_options *opt_in, gw_error *err)
 
   char tmp[PATH_MAX];
   if (pathf(tmp, sizeof(tmp), err, "%s.tmp-XXXXXX", dir)) return GW_EINVAL;
-  /* Missing parents are made, as mkdir -p would: the PKI goes where it was told. */
-  for (char *s = tmp + 1; *s; s++) {
-    if (*s != '/') continue;
-    *s = 0;
-    int bad = mkdir(tmp, 0755) && errno != EEXIST;
-    *s = '/';
-    if (bad) return GW_ERR(err, GW_EIO, "cannot create the folders of %s: %s", dir, strerror(errno));
-  }
   if (!mkdtemp(tmp)) return GW_ERR(err, GW_EIO, "cannot create a build directory beside %s: %s", dir, strerror(errno));
   build b = {.root = tmp, .now = time(NULL), .alg = opt.algorithm, .leaf_days = days};
   rc = chmod(tmp, 0755) ? GW_ERR(err, GW_EIO, "cannot chmod %s: %s", tmp, strerror(errno)) : 0;
