@@ -132,7 +132,7 @@ static void process_record(gw_ingest *g, rd_kafka_message_t *m) {
   snprintf(id.org, sizeof(id.org), "%s",
            header(m, "lmcgw-sender-org", org, sizeof(org)) ? org : "national customs system");
   snprintf(id.org_unit, sizeof(id.org_unit), "customs-system");
-  snprintf(id.cn, sizeof(id.cn), "kafka:%s", g->topic);
+  snprintf(id.cn, sizeof(id.cn), "kafka:%.*s", (int)sizeof(id.cn) - 7, g->topic); /* a long topic name is cut */
   snprintf(id.subject, sizeof(id.subject), "CN=kafka:%s,OU=customs-system,O=%s,C=%s", g->topic, id.org, id.country);
   char sender[420], received[64];
   snprintf(sender, sizeof(sender), "%s/%s/%s", id.country, id.org, id.cn);
