@@ -279,6 +279,11 @@ static void ingest_main(void *arg) {
   free(batch);
 }
 
+void gw_ingest_topic(const gw_config *cfg, char *out, size_t cap) {
+  if (cfg->ingest_topic && *cfg->ingest_topic) snprintf(out, cap, "%s", cfg->ingest_topic);
+  else snprintf(out, cap, "%s.in", cfg->topic_prefix);
+}
+
 int gw_ingest_start(const gw_config *cfg, const gw_pipeline *pipe, const gw_ingest_options *opt, gw_ingest **out,
                     gw_error *err) {
   *out = NULL;
@@ -287,8 +292,7 @@ int gw_ingest_start(const gw_config *cfg, const gw_pipeline *pipe, const gw_inge
   g->cfg = cfg;
   g->pipe = pipe;
   if (opt) g->opt = *opt;
-  if (cfg->ingest_topic && *cfg->ingest_topic) snprintf(g->topic, sizeof(g->topic), "%s", cfg->ingest_topic);
-  else snprintf(g->topic, sizeof(g->topic), "%s.in", cfg->topic_prefix);
+  gw_ingest_topic(cfg, g->topic, sizeof(g->topic));
   snprintf(g->results, sizeof(g->results), "%s.results", g->topic);
   snprintf(g->dlq, sizeof(g->dlq), "%s.dlq", cfg->topic_prefix);
   char es[512], group[260], txid[400];

@@ -37,6 +37,10 @@ typedef struct gw_ingest_options {
   void *ud;
 } gw_ingest_options;
 
+/* The topic ingest consumes: ingest.topic, or <prefix>.in when that is empty.
+ * Also for whoever creates the topic before ingest starts. */
+void gw_ingest_topic(const gw_config *cfg, char *out, size_t cap);
+
 int gw_ingest_start(const gw_config *cfg, const gw_pipeline *pipe, const gw_ingest_options *opt, gw_ingest **out,
                     gw_error *err);
 void gw_ingest_stop(gw_ingest *g);

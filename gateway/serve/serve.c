@@ -833,25 +833,23 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
       .reuseport = cfg->reuseport,
   };
   if (!rc) rc = gw_http_server_start(&srv->loop, &hc, on_request, srv, &srv->http, err);
+  snprintf(srv->status_topic, sizeof(srv->status_topic), "%s.status", cfg->topic_prefix);
   if (!rc) {
     /* Topics the gateway reads must exist before it subscribes (a missing
      * one is an error every poll); the status topic must be compacted. Where
      * an operator made them already, they stay as they are. */
-    char t[200];
+    char in[200];
+    gw_ingest_topic(cfg, in, sizeof(in));
     struct {
-      const char *suffix;
+      const char *name;
       int compact;
-    } need[] = {{"in", 0}, {"status", 1}};
+    } need[] = {{cfg->ingest_enabled ? in : NULL, 0}, {srv->status_topic, 1}};
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
       gw_error te = {0};
-      if (i == 0 && !cfg->ingest_enabled) continue;
-      if (i == 0 && cfg->ingest_topic && *cfg->ingest_topic) snprintf(t, sizeof(t), "%s", cfg->ingest_topic);
-      else snprintf(t, sizeof(t), "%s.%s", cfg->topic_prefix, need[i].suffix);
-      if (gw_kafka_create_topic(srv->kafka, t, 6, need[i].compact, 10000, &te))
+      if (need[i].name && gw_kafka_create_topic(srv->kafka, need[i].name, 6, need[i].compact, 10000, &te))
         gw_log(GW_LOG_WARN, "topics", "%s (the gateway goes on; create it by hand if it stays missing)", te.msg);
     }
   }
-  snprintf(srv->status_topic, sizeof(srv->status_topic), "%s.status", cfg->topic_prefix);
   if (!rc) rc = gw_feed_start(cfg, gw_kafka_mock_bootstrap(srv->kafka), &srv->feed, err);
   if (!rc) {
     gw_delivery_config dc;
