@@ -5,7 +5,7 @@ set -euo pipefail
 
 build=(build-essential cmake ninja-build pkg-config
   libuv1-dev libxml2-dev libxslt1-dev libssl-dev libxmlsec1-dev libxmlsec1-openssl
-  librdkafka-dev libsqlite3-dev libjansson-dev libyaml-dev libcmocka-dev node-llhttp)
+  librdkafka-dev libsqlite3-dev libjansson-dev libyaml-dev libcmocka-dev node-llhttp libjemalloc-dev)
 # Tests: an independent XMLDSig verifier, xmllint, openssl for test PKIs, kcat to
 # probe the test broker, curl for the demo, clang for the fuzzers, Java and Maven
 # for the Kafka broker the integration tests start, chromium (headless) for the
