@@ -69,6 +69,10 @@ echo "pipeline.sh: stage costs ..." >&2
   --cores "$cores" --client-cert "$work/pki/client.pem" --client-key "$work/pki/client.key" --mix "$mix" \
   --json "$work/stages.json" >"$work/stages.md"
 
+# What OpenSSL holds per idle mutual-TLS connection, by source line (the 10,000-connection figure's floor).
+./build/bench/lmcgw-tlsmem --config "$work/lmcgw.yaml" --client-cert "$work/pki/client.pem" \
+  --client-key "$work/pki/client.key" --conns 1000 >"$work/tlsmem.md"
+
 # ---- the gateway under load ---------------------------------------------------
 start_gw() {
   ./build/lmcgw serve --config "$work/lmcgw.yaml" 2>>"$work/gw.log" &
@@ -143,6 +147,8 @@ stop_gw
   python3 bench/report.py "$work/stages.json" "$json" "$rss_fresh"
   echo
   cat "$work/stages.md" | grep -v '^{'
+  echo
+  cat "$work/tlsmem.md"
 } | tee "$report"
 cp "$work/gw.log" "$results/pipeline-$stamp.gateway.log"
 cp "$json" "$results/pipeline-$stamp.runs.jsonl"
