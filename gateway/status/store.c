@@ -118,6 +118,10 @@ struct gw_status_store {
   sqlite3 *db;
   int in_tx; /* an explicit transaction (gw_status_store_begin) is open */
   sqlite3_stmt *st[ST_COUNT];
+  /* While gw_status_store_apply_batch commits: the events it inserted, by
+   * event_id, so recomputing their messages need not parse them back. */
+  const gw_status_event **fresh;
+  size_t n_fresh;
 };
 
 /* ---- small SQLite helpers ---- */
@@ -393,6 +397,18 @@ static int mark_ucr(gw_status_store *s, const char *ucr, gw_error *err) {
 
 /* Rebuilds a message's row and cites from all its events, then marks the
  * shipments it belonged to, belongs to, and that cite it. */
+static int cmp_fresh(const void *a, const void *b) {
+  return strcmp((*(const gw_status_event *const *)a)->event_id, (*(const gw_status_event *const *)b)->event_id);
+}
+
+/* The event just inserted under this id, or NULL (not in this batch). */
+static const gw_status_event *fresh_find(const gw_status_store *s, const char *event_id) {
+  if (!s->n_fresh || !event_id) return NULL;
+  gw_status_event key = {.event_id = (char *)event_id};
+  const gw_status_event *kp = &key, **hit = bsearch(&kp, s->fresh, s->n_fresh, sizeof(*s->fresh), cmp_fresh);
+  return hit ? *hit : NULL;
+}
+
 static int recompute_message(gw_status_store *s, const char *id, gw_error *err) {
   mrow old = {0}, m = {0};
   strv hs = {0}, ct = {0}, cn = {0};
@@ -428,34 +444,38 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
   }
   bind_str(st, 1, id);
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    gw_status_event ev;
-    gw_error perr = {0};
-    const char *body = (const char *)sqlite3_column_text(st, 0);
-    int n = sqlite3_column_bytes(st, 0);
-    if ((rc = gw_status_event_parse(body ? body : "", (size_t)n, &ev, &perr))) {
-      rc = GW_ERR(err, rc == GW_ENOMEM ? GW_ENOMEM : GW_EIO, "status store: stored event of message %s: %s", id,
-                  perr.msg);
-      break;
+    gw_status_event parsed;
+    const gw_status_event *ev = fresh_find(s, (const char *)sqlite3_column_text(st, 3));
+    if (!ev) {
+      gw_error perr = {0};
+      const char *body = (const char *)sqlite3_column_text(st, 0);
+      int n = sqlite3_column_bytes(st, 0);
+      if ((rc = gw_status_event_parse(body ? body : "", (size_t)n, &parsed, &perr))) {
+        rc = GW_ERR(err, rc == GW_ENOMEM ? GW_ENOMEM : GW_EIO, "status store: stored event of message %s: %s", id,
+                    perr.msg);
+        break;
+      }
+      ev = &parsed;
     }
-    const char *vals[] = {ev.ucr, ev.document_type, ev.document_number, ev.format, ev.source_format,
-                          ev.origin, ev.destination, ev.submitter};
+    const char *vals[] = {ev->ucr, ev->document_type, ev->document_number, ev->format, ev->source_format,
+                          ev->origin, ev->destination, ev->submitter};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]) && !rc; i++) rc = take(strs[i], vals[i]);
-    for (size_t i = 0; i < ev.n_hs_codes && !rc; i++)
-      if (!strv_has(&hs, ev.hs_codes[i])) rc = strv_push(&hs, ev.hs_codes[i]);
-    for (size_t i = 0; i < ev.n_cites && !rc; i++) rc = push_cite(&ct, &cn, ev.cites[i].type, ev.cites[i].number);
-    if (n_events++ == 0) m.first_ms = ev.at_ms;
-    m.last_ms = ev.at_ms;
-    m.latest_stage = ev.stage;
-    m.perishable |= ev.perishable;
-    m.validated |= ev.stage == GW_STATUS_VALIDATED;
-    m.rejected |= ev.stage == GW_STATUS_REJECTED;
-    m.signed_ |= ev.stage == GW_STATUS_SIGNED;
-    int d = ev.decision >= 0 ? ev.decision : gw_status_stage_is_decision(ev.stage) ? (int)ev.stage : -1;
+    for (size_t i = 0; i < ev->n_hs_codes && !rc; i++)
+      if (!strv_has(&hs, ev->hs_codes[i])) rc = strv_push(&hs, ev->hs_codes[i]);
+    for (size_t i = 0; i < ev->n_cites && !rc; i++) rc = push_cite(&ct, &cn, ev->cites[i].type, ev->cites[i].number);
+    if (n_events++ == 0) m.first_ms = ev->at_ms;
+    m.last_ms = ev->at_ms;
+    m.latest_stage = ev->stage;
+    m.perishable |= ev->perishable;
+    m.validated |= ev->stage == GW_STATUS_VALIDATED;
+    m.rejected |= ev->stage == GW_STATUS_REJECTED;
+    m.signed_ |= ev->stage == GW_STATUS_SIGNED;
+    int d = ev->decision >= 0 ? ev->decision : gw_status_stage_is_decision(ev->stage) ? (int)ev->stage : -1;
     if (d >= 0) {
       m.decision = d;
-      m.decision_ms = ev.at_ms;
+      m.decision_ms = ev->at_ms;
     }
-    gw_status_event_free(&ev);
+    if (ev == &parsed) gw_status_event_free(&parsed);
     if (rc) {
       rc = GW_ERR(err, GW_ENOMEM, "out of memory");
       break;
@@ -995,7 +1015,8 @@ int gw_status_store_commit(gw_status_store *s, gw_error *err) {
   return rc;
 }
 
-static int insert_event(gw_status_store *s, const gw_status_event *ev, gw_error *err) {
+static int insert_event(gw_status_store *s, const gw_status_event *ev, int *inserted, gw_error *err) {
+  if (inserted) *inserted = 0;
   if (!ev->event_id || !*ev->event_id || !ev->message_id || !*ev->message_id)
     return GW_ERR(err, GW_EINVAL, "status event without event_id or message_id");
   if (!gw_status_stage_name(ev->stage)) return GW_ERR(err, GW_EINVAL, "status event %s: stage out of range", ev->event_id);
@@ -1015,16 +1036,17 @@ static int insert_event(gw_status_store *s, const gw_status_event *ev, gw_error 
   rc = run(s, st, err, "writing an event");
   free(body);
   if (rc || sqlite3_changes(s->db) == 0) return rc; /* 0 changes: seen before */
+  if (inserted) *inserted = 1;
   if (!(st = stmt(s, ST_DIRTY_MSG, err))) return err ? err->code : GW_EIO;
   bind_str(st, 1, ev->message_id);
   return run(s, st, err, "marking a message");
 }
 
 int gw_status_store_apply(gw_status_store *s, const gw_status_event *ev, gw_error *err) {
-  if (s->in_tx) return insert_event(s, ev, err);
+  if (s->in_tx) return insert_event(s, ev, NULL, err);
   int rc = gw_status_store_begin(s, err);
   if (rc) return rc;
-  if ((rc = insert_event(s, ev, err))) {
+  if ((rc = insert_event(s, ev, NULL, err))) {
     gw_status_store_rollback(s);
     return rc;
   }
@@ -1035,13 +1057,26 @@ int gw_status_store_apply_batch(gw_status_store *s, const gw_status_event *evs, 
                                 int32_t partition, int64_t next_offset, gw_error *err) {
   int rc = gw_status_store_begin(s, err);
   if (rc) return rc;
-  for (size_t i = 0; i < n && !rc; i++) rc = insert_event(s, &evs[i], err);
+  /* Only what this batch inserted: a repeated event_id keeps the stored body. */
+  const gw_status_event **fresh = n ? malloc(n * sizeof(*fresh)) : NULL;
+  size_t n_fresh = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    int inserted = 0;
+    rc = insert_event(s, &evs[i], &inserted, err);
+    if (!rc && inserted && fresh) fresh[n_fresh++] = &evs[i];
+  }
   if (!rc && topic) rc = gw_status_store_offset_set(s, topic, partition, next_offset, err);
   if (rc) {
     gw_status_store_rollback(s);
+    free(fresh);
     return rc;
   }
-  return gw_status_store_commit(s, err);
+  if (n_fresh) qsort(fresh, n_fresh, sizeof(*fresh), cmp_fresh);
+  s->fresh = fresh, s->n_fresh = n_fresh;
+  rc = gw_status_store_commit(s, err);
+  s->fresh = NULL, s->n_fresh = 0;
+  free(fresh);
+  return rc;
 }
 
 int gw_status_store_offset_get(gw_status_store *s, const char *topic, int32_t partition, int64_t *offset,

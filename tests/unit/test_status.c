@@ -757,6 +757,35 @@ static void batches_and_offsets(void **state) {
   free_world(w, n);
 }
 
+/* A batch that repeats a stored event_id with other content keeps the stored
+ * event, also when the batch's other events recompute that message. */
+static void batch_repeat_keeps_stored(void **state) {
+  (void)state;
+  gw_status_store *s = open_mem();
+  gw_error err = {0};
+  char *first = mk("M9", "U9", 0, "RECEIVED", "declaration", "N-1", "");
+  apply_json(s, first);
+  char *w[2] = {mk("M9", "U9", 0, "RECEIVED", "declaration", "N-2", ""),
+                mk("M9", "U9", 1, "VALIDATED", "declaration", "", "")};
+  gw_status_event *evs = parse_all(w, 2);
+  assert_int_equal(gw_status_store_apply_batch(s, evs, 2, "t", 0, 2, &err), 0);
+  char *j = NULL;
+  assert_int_equal(gw_status_store_message(s, "M9", &j, &err), 0);
+  json_t *o = json_loads(j, 0, NULL);
+  assert_non_null(o);
+  assert_string_equal(sget(o, "document_number"), "N-1");
+  assert_string_equal(sget(o, "status"), "VALIDATED");
+  json_decref(o);
+  free(j);
+  for (size_t i = 0; i < 2; i++) {
+    gw_status_event_free(&evs[i]);
+    free(w[i]);
+  }
+  free(evs);
+  free(first);
+  gw_status_store_close(s);
+}
+
 static void two_connections_one_file(void **state) {
   (void)state;
   char *dir = tu_mkdtemp("status");
@@ -972,6 +1001,7 @@ int main(void) {
       cmocka_unit_test(list_filters_paging_scopes),
       cmocka_unit_test(read_targets),
       cmocka_unit_test(batches_and_offsets),
+      cmocka_unit_test(batch_repeat_keeps_stored),
       cmocka_unit_test(two_connections_one_file),
       cmocka_unit_test(concurrent_writer_and_reader),
       cmocka_unit_test(apply_rate),
