@@ -49,6 +49,7 @@ typedef struct gw_server {
   gw_kafka_producer *kafka;
   gw_kafka_producer *kafka_prio; /* perishable consignments: queues of their own, no linger */
   gw_kafka_producer *kafka_status; /* status events: nobody waits for them, so they wait to fill batches */
+  gw_kafka_producer *kafka_large;  /* messages of pipeline.large_message bytes or more, on a connection of their own */
   gw_ingest *ingest;   /* <prefix>.in, on a thread of its own; NULL when off */
   gw_feed *feed;       /* status events: the store and its queries */
   gw_delivery *delivery[2]; /* <prefix>.<own country>.* to the national endpoint, priority lane
@@ -290,7 +291,8 @@ static void work_cb(uv_work_t *w) {
   }
   j->t_produced = uv_hrtime();
   gw_error err = {0};
-  gw_kafka_producer *kp = j->perishable && srv->kafka_prio ? srv->kafka_prio : srv->kafka;
+  gw_kafka_producer *kp = j->wq.large && srv->kafka_large ? srv->kafka_large
+                         : j->perishable && srv->kafka_prio ? srv->kafka_prio : srv->kafka;
   if (gw_kafka_produce(kp, j->out.topic, j->out.ucr, strlen(j->out.ucr), j->out.payload, j->out.payload_len,
                        j->out.headers, j->out.n_headers, j, &err)) {
     /* Too large for Kafka is final: a 503 would have the sender retry for ever. */
@@ -709,7 +711,8 @@ static void get_metrics(gw_server *srv, gw_http_request *req) {
   static gw_http_stats st; /* large; only the loop thread renders */
   gw_http_stats_get(srv->http, &st);
   gw_metrics_extra x = {st.responses_by_status, gw_http_server_connections(srv->http),
-                        gw_kafka_inflight(srv->kafka) + gw_kafka_inflight(srv->kafka_prio),
+                        gw_kafka_inflight(srv->kafka) + gw_kafka_inflight(srv->kafka_prio) +
+                            gw_kafka_inflight(srv->kafka_large) + gw_kafka_inflight(srv->kafka_status),
                         gw_kafka_ready(srv->kafka)};
   size_t len = 0;
   char *s = gw_metrics_render(&x, &len);
@@ -774,6 +777,8 @@ static void on_http_closed(void *ud) {
   srv->kafka = NULL;
   gw_kafka_producer_close(srv->kafka_status, (int)srv->cfg->produce_timeout_ms + 1000);
   srv->kafka_status = NULL;
+  gw_kafka_producer_close(srv->kafka_large, (int)srv->cfg->produce_timeout_ms + 1000);
+  srv->kafka_large = NULL;
   gw_log(GW_LOG_INFO, "stopped", "all requests answered, producer flushed");
 }
 
@@ -851,6 +856,10 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     gw_kafka_producer_options po = {"status", gw_kafka_mock_bootstrap(srv->kafka), GW_STATUS_LINGER_MS};
     rc = gw_kafka_producer_start(&srv->loop, cfg, &po, on_delivery, &srv->kafka_status, err);
   }
+  if (!rc) {
+    gw_kafka_producer_options po = {"large", gw_kafka_mock_bootstrap(srv->kafka), 0};
+    rc = gw_kafka_producer_start(&srv->loop, cfg, &po, on_delivery, &srv->kafka_large, err);
+  }
   gw_http_config hc = {
       .listen = opt->listen ? opt->listen : cfg->listen,
       .tls = !cfg->plain_http,
@@ -926,6 +935,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     if (srv->kafka_prio) gw_kafka_producer_close(srv->kafka_prio, 0);
     if (srv->kafka) gw_kafka_producer_close(srv->kafka, 0);
     if (srv->kafka_status) gw_kafka_producer_close(srv->kafka_status, 0);
+    if (srv->kafka_large) gw_kafka_producer_close(srv->kafka_large, 0);
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
   }
   int lc = uv_loop_close(&srv->loop);
