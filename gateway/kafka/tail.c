@@ -126,6 +126,11 @@ int gw_kafka_tail_start(const gw_config *cfg, const char *bootstrap, const char 
    * CPU than the records themselves. */
   if (!rc) rc = gw_kafka_conf_set(c, "fetch.min.bytes", "65536", err);
   if (!rc) rc = gw_kafka_conf_set(c, "fetch.wait.max.ms", "100", err);
+  /* Catching up with a long topic, librdkafka read ahead up to its default
+   * 64 MB faster than the store takes it: a fresh gateway reading some 120,000
+   * status records peaked at 145 MB RSS. 16 MB catches up as fast (6.7-7.0 s)
+   * and peaks at 70 MB; 4 MB took twice as long. */
+  if (!rc) rc = gw_kafka_conf_set(c, "queued.max.messages.kbytes", "16384", err);
   if (rc) {
     if (c) rd_kafka_conf_destroy(c);
     free(t->topic);
