@@ -765,20 +765,22 @@ static void on_loop_prepare(uv_prepare_t *h) {
   srv->lag_idle = idle;
 }
 
+/* Each flushes what it holds for at most timeout_ms; a NULL one never started. */
+static void close_producers(gw_server *srv, int timeout_ms) {
+  gw_kafka_producer **all[] = {&srv->kafka_prio, &srv->kafka_large, &srv->kafka, &srv->kafka_status};
+  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+    gw_kafka_producer_close(*all[i], timeout_ms);
+    *all[i] = NULL;
+  }
+}
+
 static void on_http_closed(void *ud) {
   gw_server *srv = ud;
   srv->http = NULL;
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&srv->sig[i], NULL);
   uv_close((uv_handle_t *)&srv->lag, NULL);
   /* Everything answered: flush what is left (dead letters) and let go. */
-  gw_kafka_producer_close(srv->kafka_prio, (int)srv->cfg->produce_timeout_ms + 1000);
-  srv->kafka_prio = NULL;
-  gw_kafka_producer_close(srv->kafka, (int)srv->cfg->produce_timeout_ms + 1000);
-  srv->kafka = NULL;
-  gw_kafka_producer_close(srv->kafka_status, (int)srv->cfg->produce_timeout_ms + 1000);
-  srv->kafka_status = NULL;
-  gw_kafka_producer_close(srv->kafka_large, (int)srv->cfg->produce_timeout_ms + 1000);
-  srv->kafka_large = NULL;
+  close_producers(srv, (int)srv->cfg->produce_timeout_ms + 1000);
   gw_log(GW_LOG_INFO, "stopped", "all requests answered, producer flushed");
 }
 
@@ -815,6 +817,13 @@ static void on_signal(uv_signal_t *h, int signum) {
   check_drain(srv);
 }
 
+/* A producer beside the bulk one (started first: the mock cluster is its),
+ * with a client.id suffix and a linger.ms of its own. */
+static int start_producer(gw_server *srv, const char *role, int linger_ms, gw_kafka_producer **out, gw_error *err) {
+  gw_kafka_producer_options po = {role, gw_kafka_mock_bootstrap(srv->kafka), linger_ms};
+  return gw_kafka_producer_start(&srv->loop, srv->cfg, &po, on_delivery, out, err);
+}
+
 int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   static const gw_serve_options none = {0};
   if (!opt) opt = &none;
@@ -844,22 +853,13 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
   rc = srv->access ? 0 : GW_ERR(err, GW_ENOMEM, "out of memory");
   if (!rc) rc = gw_pipeline_open(&srv->pipe, cfg, schema_dir, err);
   if (!rc) rc = gw_kafka_producer_start(&srv->loop, cfg, NULL, on_delivery, &srv->kafka, err);
-  if (!rc) {
-    gw_kafka_producer_options po = {"priority", gw_kafka_mock_bootstrap(srv->kafka), 0};
-    rc = gw_kafka_producer_start(&srv->loop, cfg, &po, on_delivery, &srv->kafka_prio, err);
-  }
-  if (!rc) {
-    /* Four status records a message made a produce request of their own every
-     * linger.ms when they shared the producer whose 202s wait: on the bench,
-     * most of the broker's CPU. Nobody waits for them; the status store's
-     * consumer fetches every 100 ms anyway. */
-    gw_kafka_producer_options po = {"status", gw_kafka_mock_bootstrap(srv->kafka), GW_STATUS_LINGER_MS};
-    rc = gw_kafka_producer_start(&srv->loop, cfg, &po, on_delivery, &srv->kafka_status, err);
-  }
-  if (!rc) {
-    gw_kafka_producer_options po = {"large", gw_kafka_mock_bootstrap(srv->kafka), 0};
-    rc = gw_kafka_producer_start(&srv->loop, cfg, &po, on_delivery, &srv->kafka_large, err);
-  }
+  if (!rc) rc = start_producer(srv, "priority", 0, &srv->kafka_prio, err);
+  /* Four status records a message made a produce request of their own every
+   * linger.ms when they shared the producer whose 202s wait: on the bench,
+   * most of the broker's CPU. Nobody waits for them; the status store's
+   * consumer fetches every 100 ms anyway. */
+  if (!rc) rc = start_producer(srv, "status", GW_STATUS_LINGER_MS, &srv->kafka_status, err);
+  if (!rc) rc = start_producer(srv, "large", 0, &srv->kafka_large, err);
   gw_http_config hc = {
       .listen = opt->listen ? opt->listen : cfg->listen,
       .tls = !cfg->plain_http,
@@ -932,10 +932,7 @@ int gw_serve_run(gw_config *cfg, const gw_serve_options *opt, gw_error *err) {
     gw_delivery_stop(srv->delivery[0]);
     gw_delivery_stop(srv->delivery[1]);
     if (srv->http) gw_http_server_close(srv->http, NULL, NULL);
-    if (srv->kafka_prio) gw_kafka_producer_close(srv->kafka_prio, 0);
-    if (srv->kafka) gw_kafka_producer_close(srv->kafka, 0);
-    if (srv->kafka_status) gw_kafka_producer_close(srv->kafka_status, 0);
-    if (srv->kafka_large) gw_kafka_producer_close(srv->kafka_large, 0);
+    close_producers(srv, 0);
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
   }
   int lc = uv_loop_close(&srv->loop);

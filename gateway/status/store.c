@@ -395,8 +395,6 @@ static int mark_ucr(gw_status_store *s, const char *ucr, gw_error *err) {
   return run(s, st, err, "marking a shipment");
 }
 
-/* Rebuilds a message's row and cites from all its events, then marks the
- * shipments it belonged to, belongs to, and that cite it. */
 static int cmp_fresh(const void *a, const void *b) {
   return strcmp((*(const gw_status_event *const *)a)->event_id, (*(const gw_status_event *const *)b)->event_id);
 }
@@ -409,6 +407,8 @@ static const gw_status_event *fresh_find(const gw_status_store *s, const char *e
   return hit ? *hit : NULL;
 }
 
+/* Rebuilds a message's row and cites from all its events, then marks the
+ * shipments it belonged to, belongs to, and that cite it. */
 static int recompute_message(gw_status_store *s, const char *id, gw_error *err) {
   mrow old = {0}, m = {0};
   strv hs = {0}, ct = {0}, cn = {0};
