@@ -1,9 +1,9 @@
-/* lmcgw — enveloped XMLDSig signatures with the gateway's key (xmlsec1,
- * OpenSSL): exclusive C14N, SHA-256 digest, ECDSA P-256 or RSA-2048 with
- * SHA-256, signing certificate in KeyInfo/X509Data.
+/* lmcgw — enveloped XMLDSig signatures with the gateway's key (libxml2's
+ * C14N and OpenSSL; xmlsec verifies): exclusive C14N, SHA-256 digest, ECDSA
+ * P-256 or RSA-2048 with SHA-256, signing certificate in KeyInfo/X509Data.
  *
- * A gw_signer is loaded once and then shared by worker threads; each signing
- * call works on a duplicate of the key, so calls may run at once.
+ * A gw_signer is loaded once and then shared by worker threads: it is not
+ * changed after gw_signer_load, so calls may run at once.
  * The private key is never logged or printed. */
 #ifndef GW_PIPELINE_SIGN_H
 #define GW_PIPELINE_SIGN_H
@@ -21,7 +21,8 @@ int gw_signer_load(gw_signer **out, const char *key_file, const char *cert_file,
 void gw_signer_free(gw_signer *s);
 
 /* Appends a ds:Signature as the last child of the root element and computes
- * it over the whole document (URI="", enveloped transform). */
+ * it over the whole document (URI="", enveloped transform). On error the
+ * document is left as it was. */
 int gw_signer_sign(gw_signer *s, xmlDocPtr doc, gw_error *err);
 
 /* A detached JWS (RFC 7515 compact form "header..signature", unencoded

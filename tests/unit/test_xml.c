@@ -332,6 +332,81 @@ static void signs_with_rsa_2048(void **state) {
   sign_then_verify("rsa-2048", key, cert);
 }
 
+/* Documents whose canonical form differs from their text in every way
+ * exclusive C14N knows: declarations of prefixes used and unused, on the root
+ * and lower; a comment and a processing instruction outside the root and
+ * inside; CDATA; attributes out of order, with entities, tabs and quotes;
+ * carriage returns and character references; xml:lang; a default namespace
+ * undeclared and redeclared below. Each signed one must verify with
+ * xmlsec (ours) and with the xmlsec1 command, and fail once a byte changes. */
+static void signs_documents_whose_canonical_form_differs(void **state) {
+  (void)state;
+  static const char *docs[] = {
+      ("<?xml version='1.0' encoding='UTF-8'?>\n<!-- before -->\n<?pi before?>\n"
+      "<a:Root xmlns:a='urn:a' xmlns:unused='urn:unused' xmlns='urn:default' xml:lang='th'>\n"
+      "  <a:Item b='2' a='1' c=\"q&quot;&lt;&amp;'\tx\">t&amp;&lt;&gt;\r\n<![CDATA[<raw> & ]]></a:Item>\n"
+      "  <!-- inside --><?pi inside?>\n"
+      "  <Plain xmlns=''><x:Deep xmlns:x='urn:x' x:attr='v'>ทุเรียน 12.5</x:Deep></Plain>\n"
+      "  <Empty/>\n</a:Root>\n<!-- after -->\n"),
+      ("<Decl xmlns='urn:test:decl'><UCR>1</UCR><Weight>12.5</Weight>"
+       "<x:Ext xmlns:x='urn:x' xmlns='urn:other'><y a='&#x9;&#xA;&#xD;'/></x:Ext></Decl>"),
+      "<r>12.5</r>",
+  };
+  char key[512], cert[512];
+  snprintf(key, sizeof(key), "%s/ec.key", dir);
+  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
+  gw_error err = {0};
+  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
+  gw_signer *sg = NULL;
+  if (gw_signer_load(&sg, key, cert, "ecdsa-p256", &err)) fail_msg("%s", err.msg);
+  for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+    xmlDocPtr doc;
+    gw_problems p = {0};
+    if (gw_xml_parse(docs[i], strlen(docs[i]), &doc, &p)) fail_msg("document %zu does not parse", i);
+    if (gw_signer_sign(sg, doc, &err)) fail_msg("document %zu: %s", i, err.msg);
+    xmlChar *out;
+    int len;
+    xmlDocDumpMemoryEnc(doc, &out, &len, "UTF-8");
+    xmlFreeDoc(doc);
+    assert_int_equal(gw_xml_parse((const char *)out, (size_t)len, &doc, &p), 0);
+    if (gw_signature_verify_with_cert(doc, cert, &err)) fail_msg("document %zu, own verify: %s", i, err.msg);
+    xmlFreeDoc(doc);
+    char name[32], cmd[2048];
+    snprintf(name, sizeof(name), "awkward-%zu.xml", i);
+    char *path = tu_write(dir, name, (const char *)out);
+    snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem '%s' '%s' >/dev/null 2>&1", cert, path);
+    if (system(cmd) != 0) fail_msg("document %zu: xmlsec1 does not verify our signature: %s", i, path);
+    free(path);
+    char *t = strstr((char *)out, "12.5");
+    assert_non_null(t);
+    t[3] = '6';
+    path = tu_write(dir, name, (const char *)out);
+    snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem '%s' '%s' >/dev/null 2>&1", cert, path);
+    assert_int_not_equal(system(cmd), 0);
+    free(path);
+    xmlFree(out);
+    gw_problems_free(&p);
+  }
+  gw_signer_free(sg);
+}
+
+static void certificate_of_another_key_is_refused(void **state) {
+  (void)state;
+  char key[512], cert[512], other[512];
+  snprintf(key, sizeof(key), "%s/ec.key", dir);
+  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
+  snprintf(other, sizeof(other), "%s/ec-other.key", dir);
+  gw_error err = {0};
+  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd), "openssl ecparam -name prime256v1 -genkey -noout -out '%s' 2>/dev/null", other);
+  assert_int_equal(system(cmd), 0);
+  gw_signer *sg = NULL;
+  assert_int_equal(gw_signer_load(&sg, other, cert, "ecdsa-p256", &err), GW_ECRYPTO);
+  assert_non_null(strstr(err.msg, "does not match the key"));
+  assert_null(sg);
+}
+
 static void key_of_wrong_kind_is_refused(void **state) {
   (void)state;
   char key[512], cert[512];
@@ -355,6 +430,8 @@ int main(void) {
       cmocka_unit_test(schema_that_does_not_compile_fails_load),
       cmocka_unit_test(signs_with_ecdsa_p256),
       cmocka_unit_test(signs_with_rsa_2048),
+      cmocka_unit_test(signs_documents_whose_canonical_form_differs),
+      cmocka_unit_test(certificate_of_another_key_is_refused),
       cmocka_unit_test(key_of_wrong_kind_is_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
