@@ -428,9 +428,13 @@ typedef struct kafka_result {
 static kafka_result kafka_measure(uv_loop_t *loop, gw_kafka_producer *kp, const gw_config *cfg, ctx *c, size_t batch,
                                   long broker_pid) {
   kafka_result r = {0};
+  /* Topics of their own: a gateway started later on this configuration would
+   * otherwise catch up with these status records while it is measured. */
   char topic[300], status_topic[200];
-  snprintf(topic, sizeof(topic), "%s", c->out.topic);
-  snprintf(status_topic, sizeof(status_topic), "%s.status", cfg->topic_prefix);
+  size_t pl = strlen(cfg->topic_prefix);
+  if (strncmp(c->out.topic, cfg->topic_prefix, pl)) fail("kafka", "the routed topic does not start with the prefix");
+  snprintf(topic, sizeof(topic), "%s-stages%s", cfg->topic_prefix, c->out.topic + pl);
+  snprintf(status_topic, sizeof(status_topic), "%s-stages.status", cfg->topic_prefix);
   gw_feed_record ev[4];
   static const gw_status_stage evs[] = {GW_STATUS_RECEIVED, GW_STATUS_VALIDATED, GW_STATUS_SIGNED, GW_STATUS_ROUTED};
   for (int i = 0; i < 4; i++)
