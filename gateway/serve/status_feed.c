@@ -36,21 +36,20 @@ static int64_t start_offset(void *ud, int32_t partition) {
 
 /* Applies one partition's run of records inside the open transaction, with
  * the offset after the last: what is applied and where to resume never
- * disagree. */
-static int apply_run(gw_feed *f, const gw_kafka_record *recs, size_t n, gw_error *e) {
+ * disagree. The parsed events go into evs (kept until the commit, which folds
+ * them into their messages without parsing them again). */
+static int apply_run(gw_feed *f, const gw_kafka_record *recs, size_t n, gw_status_event *evs, gw_error *e) {
   int rc = 0;
   for (size_t i = 0; i < n && !rc; i++) {
-    gw_status_event ev = {0};
     gw_error pe = {0};
-    if (gw_status_event_parse(recs[i].value, recs[i].value_len, &ev, &pe)) {
+    if (gw_status_event_parse(recs[i].value, recs[i].value_len, &evs[i], &pe)) {
       /* Someone else's record, or a broken one: it cannot be applied, and
        * reading it again would not help. */
       gw_log(GW_LOG_WARN, "status_feed", "%s [%d] @%lld skipped: %s", f->topic, (int)recs[i].partition,
              (long long)recs[i].offset, pe.msg);
     } else {
-      rc = gw_status_store_apply(f->writer, &ev, e);
+      rc = gw_status_store_apply(f->writer, &evs[i], e);
     }
-    gw_status_event_free(&ev);
   }
   if (!rc) rc = gw_status_store_offset_set(f->writer, f->topic, recs[0].partition, recs[n - 1].offset + 1, e);
   return rc;
@@ -61,15 +60,18 @@ static int apply_run(gw_feed *f, const gw_kafka_record *recs, size_t n, gw_error
 static int on_batch(void *ud, const gw_kafka_record *recs, size_t n) {
   gw_feed *f = ud;
   gw_error e = {0};
-  int rc = gw_status_store_begin(f->writer, &e);
+  gw_status_event *evs = calloc(n ? n : 1, sizeof(*evs));
+  int rc = evs ? gw_status_store_begin(f->writer, &e) : GW_ERR(&e, GW_ENOMEM, "out of memory");
   size_t start = 0;
   for (size_t i = 1; i <= n && !rc; i++)
     if (i == n || recs[i].partition != recs[start].partition) {
-      rc = apply_run(f, recs + start, i - start, &e);
+      rc = apply_run(f, recs + start, i - start, evs + start, &e);
       start = i;
     }
   if (!rc) rc = gw_status_store_commit(f->writer, &e);
-  else gw_status_store_rollback(f->writer);
+  else if (evs) gw_status_store_rollback(f->writer);
+  for (size_t i = 0; evs && i < n; i++) gw_status_event_free(&evs[i]);
+  free(evs);
   if (rc) {
     gw_log(GW_LOG_ERROR, "status_feed", "cannot apply %zu record(s) to the status store: %s", n, e.msg);
     atomic_store(&f->failed, 1);

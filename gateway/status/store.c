@@ -118,10 +118,12 @@ struct gw_status_store {
   sqlite3 *db;
   int in_tx; /* an explicit transaction (gw_status_store_begin) is open */
   sqlite3_stmt *st[ST_COUNT];
-  /* While gw_status_store_apply_batch commits: the events it inserted, by
-   * event_id, so recomputing their messages need not parse them back. */
-  const gw_status_event **fresh;
-  size_t n_fresh;
+  /* The events inserted in the open transaction (the caller keeps them
+   * valid until commit or rollback), so recomputing their messages need not
+   * parse them back: by event_id for lookups, and by message in event order
+   * for folding onto a message's row. Sorted at commit. */
+  const gw_status_event **fresh, **fresh_by_msg;
+  size_t n_fresh, cap_fresh;
 };
 
 /* ---- small SQLite helpers ---- */
@@ -306,6 +308,8 @@ void gw_status_store_close(gw_status_store *s) {
     if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(s->db);
   }
+  free(s->fresh);
+  free(s->fresh_by_msg);
   free(s);
 }
 
@@ -369,6 +373,35 @@ static int push_cite(strv *types, strv *numbers, const char *t, const char *n) {
   return 0;
 }
 
+/* A message row's cites (ST_CITES_OF) and HS codes (its hs_json). */
+static int load_row_cites_hs(gw_status_store *s, const mrow *m, strv *types, strv *numbers, strv *hs,
+                             gw_error *err) {
+  sqlite3_stmt *st = stmt(s, ST_CITES_OF, err);
+  if (!st) return err ? err->code : GW_EIO;
+  bind_str(st, 1, m->id);
+  int r;
+  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *t = (const char *)sqlite3_column_text(st, 0), *n = (const char *)sqlite3_column_text(st, 1);
+    if (push_cite(types, numbers, t ? t : "", n ? n : "")) {
+      sqlite3_reset(st);
+      return GW_ERR(err, GW_ENOMEM, "out of memory");
+    }
+  }
+  sqlite3_reset(st);
+  if (r != SQLITE_DONE) return dberr(s, err, "reading cites");
+  json_t *a = json_loads(m->hs_json ? m->hs_json : "[]", 0, NULL);
+  size_t i;
+  json_t *v;
+  json_array_foreach(a, i, v) {
+    if (json_is_string(v) && strv_push(hs, json_string_value(v))) {
+      json_decref(a);
+      return GW_ERR(err, GW_ENOMEM, "out of memory");
+    }
+  }
+  json_decref(a);
+  return 0;
+}
+
 static int mark_citers(gw_status_store *s, const char *type, const char *number, gw_error *err) {
   if (!*number) return 0;
   const char *a, *b, *c;
@@ -399,7 +432,18 @@ static int cmp_fresh(const void *a, const void *b) {
   return strcmp((*(const gw_status_event *const *)a)->event_id, (*(const gw_status_event *const *)b)->event_id);
 }
 
-/* The event just inserted under this id, or NULL (not in this batch). */
+/* By message, then in the order a message's events are folded: (at, stage,
+ * event_id), as ST_EVENTS_OF reads them. */
+static int cmp_fresh_msg(const void *a, const void *b) {
+  const gw_status_event *x = *(const gw_status_event *const *)a, *y = *(const gw_status_event *const *)b;
+  int c = strcmp(x->message_id, y->message_id);
+  if (c) return c;
+  if (x->at_ms != y->at_ms) return x->at_ms < y->at_ms ? -1 : 1;
+  if (x->stage != y->stage) return x->stage < y->stage ? -1 : 1;
+  return strcmp(x->event_id, y->event_id);
+}
+
+/* The event just inserted under this id, or NULL (not in this transaction). */
 static const gw_status_event *fresh_find(const gw_status_store *s, const char *event_id) {
   if (!s->n_fresh || !event_id) return NULL;
   gw_status_event key = {.event_id = (char *)event_id};
@@ -407,12 +451,139 @@ static const gw_status_event *fresh_find(const gw_status_store *s, const char *e
   return hit ? *hit : NULL;
 }
 
+/* The events of message id inserted in this transaction, in fold order. */
+static const gw_status_event *const *fresh_of(const gw_status_store *s, const char *id, size_t *n) {
+  size_t lo = 0, hi = s->n_fresh;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(s->fresh_by_msg[mid]->message_id, id) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  size_t end = lo;
+  while (end < s->n_fresh && !strcmp(s->fresh_by_msg[end]->message_id, id)) end++;
+  *n = end - lo;
+  return s->fresh_by_msg + lo;
+}
+
+static int fresh_push(gw_status_store *s, const gw_status_event *ev) {
+  if (s->n_fresh == s->cap_fresh) {
+    size_t cap = s->cap_fresh ? s->cap_fresh * 2 : 256;
+    const gw_status_event **a = realloc(s->fresh, cap * sizeof(*a)), **b;
+    if (!a) return GW_ENOMEM;
+    s->fresh = a;
+    if (!(b = realloc(s->fresh_by_msg, cap * sizeof(*b)))) return GW_ENOMEM;
+    s->fresh_by_msg = b;
+    s->cap_fresh = cap;
+  }
+  s->fresh[s->n_fresh] = s->fresh_by_msg[s->n_fresh] = ev;
+  s->n_fresh++;
+  return 0;
+}
+
+/* A message's row as its events fold into it, in (at, stage, event_id) order. */
+typedef struct fold {
+  mrow m;
+  strv hs, ct, cn;
+  int n_events;
+} fold;
+
+static void fold_free(fold *f) {
+  mrow_free(&f->m);
+  strv_free(&f->hs);
+  strv_free(&f->ct);
+  strv_free(&f->cn);
+}
+
+static int fold_event(fold *f, const gw_status_event *ev) {
+  mrow *m = &f->m;
+  char **strs[] = {&m->ucr, &m->type, &m->number, &m->format, &m->source_format, &m->origin, &m->destination,
+                   &m->submitter};
+  const char *vals[] = {ev->ucr, ev->document_type, ev->document_number, ev->format, ev->source_format,
+                        ev->origin, ev->destination, ev->submitter};
+  int rc = 0;
+  for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]) && !rc; i++) rc = take(strs[i], vals[i]);
+  for (size_t i = 0; i < ev->n_hs_codes && !rc; i++)
+    if (!strv_has(&f->hs, ev->hs_codes[i])) rc = strv_push(&f->hs, ev->hs_codes[i]);
+  for (size_t i = 0; i < ev->n_cites && !rc; i++) rc = push_cite(&f->ct, &f->cn, ev->cites[i].type, ev->cites[i].number);
+  if (f->n_events++ == 0) m->first_ms = ev->at_ms;
+  m->last_ms = ev->at_ms;
+  m->latest_stage = ev->stage;
+  m->perishable |= ev->perishable;
+  m->validated |= ev->stage == GW_STATUS_VALIDATED;
+  m->rejected |= ev->stage == GW_STATUS_REJECTED;
+  m->signed_ |= ev->stage == GW_STATUS_SIGNED;
+  int d = ev->decision >= 0 ? ev->decision : gw_status_stage_is_decision(ev->stage) ? (int)ev->stage : -1;
+  if (d >= 0) {
+    m->decision = d;
+    m->decision_ms = ev->at_ms;
+  }
+  return rc;
+}
+
+/* Every event of the message, from the table (the fresh ones without parsing). */
+static int fold_all(gw_status_store *s, const char *id, fold *f, gw_error *err) {
+  f->m.decision = -1;
+  char **strs[] = {&f->m.id,     &f->m.ucr,    &f->m.type,        &f->m.number,   &f->m.format,
+                   &f->m.source_format, &f->m.origin, &f->m.destination, &f->m.submitter};
+  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+    if (!(*strs[i] = strdup(i ? "" : id))) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  sqlite3_stmt *st = stmt(s, ST_EVENTS_OF, err);
+  if (!st) return err ? err->code : GW_EIO;
+  bind_str(st, 1, id);
+  int r, rc = 0;
+  while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+    gw_status_event parsed;
+    const gw_status_event *ev = fresh_find(s, (const char *)sqlite3_column_text(st, 3));
+    if (!ev) {
+      gw_error perr = {0};
+      const char *body = (const char *)sqlite3_column_text(st, 0);
+      int n = sqlite3_column_bytes(st, 0);
+      if ((rc = gw_status_event_parse(body ? body : "", (size_t)n, &parsed, &perr))) {
+        rc = GW_ERR(err, rc == GW_ENOMEM ? GW_ENOMEM : GW_EIO, "status store: stored event of message %s: %s", id,
+                    perr.msg);
+        break;
+      }
+      ev = &parsed;
+    }
+    if (fold_event(f, ev)) rc = GW_ERR(err, GW_ENOMEM, "out of memory");
+    if (ev == &parsed) gw_status_event_free(&parsed);
+  }
+  sqlite3_reset(st);
+  if (!rc && r != SQLITE_DONE) rc = dberr(s, err, "reading events");
+  return rc;
+}
+
+/* The stored row, its cites and HS codes, and then the events inserted in
+ * this transaction on top, when all of them come after the row's last event:
+ * the common case of a message's later stages, which spares reading and
+ * parsing its earlier events again. Returns 1 when it does not apply. */
+static int fold_onto(gw_status_store *s, const mrow *old, const gw_status_event *const *evs, size_t n, fold *f,
+                     gw_error *err) {
+  if (!n || evs[0]->at_ms < old->last_ms ||
+      (evs[0]->at_ms == old->last_ms && (int)evs[0]->stage <= old->latest_stage))
+    return 1;
+  mrow *m = &f->m;
+  *m = *old;
+  char **strs[] = {&m->id,     &m->ucr,    &m->type,        &m->number,   &m->format,
+                   &m->source_format, &m->origin, &m->destination, &m->submitter, &m->hs_json};
+  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) *strs[i] = NULL;
+  const char *vals[] = {old->id,     old->ucr,    old->type,        old->number,   old->format,
+                        old->source_format, old->origin, old->destination, old->submitter};
+  for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+    if (!(*strs[i] = strdup(vals[i]))) return GW_ERR(err, GW_ENOMEM, "out of memory");
+  int rc = load_row_cites_hs(s, old, &f->ct, &f->cn, &f->hs, err);
+  f->n_events = 1; /* first_ms stays the row's */
+  for (size_t i = 0; i < n && !rc; i++)
+    if (fold_event(f, evs[i])) rc = GW_ERR(err, GW_ENOMEM, "out of memory");
+  return rc;
+}
+
 /* Rebuilds a message's row and cites from all its events, then marks the
  * shipments it belonged to, belongs to, and that cite it. */
 static int recompute_message(gw_status_store *s, const char *id, gw_error *err) {
-  mrow old = {0}, m = {0};
-  strv hs = {0}, ct = {0}, cn = {0};
-  int rc = 0, had_old = 0, n_events = 0;
+  mrow old = {0};
+  fold f = {0};
+  int rc = 0, had_old = 0;
   sqlite3_stmt *st = stmt(s, ST_MSG_GET, err);
   if (!st) return err ? err->code : GW_EIO;
   bind_str(st, 1, id);
@@ -427,79 +598,28 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
   sqlite3_reset(st);
   if (r != SQLITE_ROW && r != SQLITE_DONE) return dberr(s, err, "reading a message");
 
-  m.decision = -1;
-  if (!(m.id = strdup(id))) {
-    rc = GW_ERR(err, GW_ENOMEM, "out of memory");
-    goto out;
+  size_t n_new = 0;
+  const gw_status_event *const *fresh = fresh_of(s, id, &n_new);
+  rc = had_old ? fold_onto(s, &old, fresh, n_new, &f, err) : 1;
+  if (rc == 1) {
+    fold_free(&f);
+    memset(&f, 0, sizeof(f));
+    rc = fold_all(s, id, &f, err);
   }
-  char **strs[] = {&m.ucr, &m.type, &m.number, &m.format, &m.source_format, &m.origin, &m.destination, &m.submitter};
-  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-    if (!(*strs[i] = strdup(""))) {
-      rc = GW_ERR(err, GW_ENOMEM, "out of memory");
-      goto out;
-    }
-  if (!(st = stmt(s, ST_EVENTS_OF, err))) {
-    rc = err ? err->code : GW_EIO;
-    goto out;
-  }
-  bind_str(st, 1, id);
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    gw_status_event parsed;
-    const gw_status_event *ev = fresh_find(s, (const char *)sqlite3_column_text(st, 3));
-    if (!ev) {
-      gw_error perr = {0};
-      const char *body = (const char *)sqlite3_column_text(st, 0);
-      int n = sqlite3_column_bytes(st, 0);
-      if ((rc = gw_status_event_parse(body ? body : "", (size_t)n, &parsed, &perr))) {
-        rc = GW_ERR(err, rc == GW_ENOMEM ? GW_ENOMEM : GW_EIO, "status store: stored event of message %s: %s", id,
-                    perr.msg);
-        break;
-      }
-      ev = &parsed;
-    }
-    const char *vals[] = {ev->ucr, ev->document_type, ev->document_number, ev->format, ev->source_format,
-                          ev->origin, ev->destination, ev->submitter};
-    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]) && !rc; i++) rc = take(strs[i], vals[i]);
-    for (size_t i = 0; i < ev->n_hs_codes && !rc; i++)
-      if (!strv_has(&hs, ev->hs_codes[i])) rc = strv_push(&hs, ev->hs_codes[i]);
-    for (size_t i = 0; i < ev->n_cites && !rc; i++) rc = push_cite(&ct, &cn, ev->cites[i].type, ev->cites[i].number);
-    if (n_events++ == 0) m.first_ms = ev->at_ms;
-    m.last_ms = ev->at_ms;
-    m.latest_stage = ev->stage;
-    m.perishable |= ev->perishable;
-    m.validated |= ev->stage == GW_STATUS_VALIDATED;
-    m.rejected |= ev->stage == GW_STATUS_REJECTED;
-    m.signed_ |= ev->stage == GW_STATUS_SIGNED;
-    int d = ev->decision >= 0 ? ev->decision : gw_status_stage_is_decision(ev->stage) ? (int)ev->stage : -1;
-    if (d >= 0) {
-      m.decision = d;
-      m.decision_ms = ev->at_ms;
-    }
-    if (ev == &parsed) gw_status_event_free(&parsed);
-    if (rc) {
-      rc = GW_ERR(err, GW_ENOMEM, "out of memory");
-      break;
-    }
-  }
-  sqlite3_reset(st);
-  if (rc) goto out;
-  if (r != SQLITE_DONE) {
-    rc = dberr(s, err, "reading events");
-    goto out;
-  }
-  if (n_events == 0) goto out; /* cannot happen: a dirty message has an event */
+  if (rc || f.n_events == 0) goto out; /* no events cannot happen: a dirty message has one */
 
-  if (hs.n) qsort(hs.v, hs.n, sizeof(char *), cmp_str);
-  m.perishable |= gw_status_perishable((const char *const *)hs.v, hs.n);
+  mrow m = f.m;
+  if (f.hs.n) qsort(f.hs.v, f.hs.n, sizeof(char *), cmp_str);
+  m.perishable |= gw_status_perishable((const char *const *)f.hs.v, f.hs.n);
   json_t *ja = json_array();
-  for (size_t i = 0; ja && i < hs.n; i++) json_array_append_new(ja, json_string(hs.v[i]));
-  m.hs_json = ja ? json_dumps(ja, JSON_COMPACT) : NULL;
+  for (size_t i = 0; ja && i < f.hs.n; i++) json_array_append_new(ja, json_string(f.hs.v[i]));
+  free(m.hs_json);
+  f.m.hs_json = m.hs_json = ja ? json_dumps(ja, JSON_COMPACT) : NULL;
   json_decref(ja);
   if (!m.hs_json) {
     rc = GW_ERR(err, GW_ENOMEM, "out of memory");
     goto out;
   }
-
   if (!(st = stmt(s, ST_MSG_PUT, err))) {
     rc = err ? err->code : GW_EIO;
     goto out;
@@ -523,24 +643,21 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
   }
   bind_str(st, 1, id);
   if ((rc = run(s, st, err, "writing cites"))) goto out;
-  for (size_t i = 0; i < ct.n; i++) {
+  for (size_t i = 0; i < f.ct.n; i++) {
     if (!(st = stmt(s, ST_CITES_PUT, err))) {
       rc = err ? err->code : GW_EIO;
       goto out;
     }
     bind_str(st, 1, id);
-    bind_str(st, 2, ct.v[i]);
-    bind_str(st, 3, cn.v[i]);
+    bind_str(st, 2, f.ct.v[i]);
+    bind_str(st, 3, f.cn.v[i]);
     if ((rc = run(s, st, err, "writing cites"))) goto out;
   }
   if ((rc = mark_ucr(s, m.ucr, err)) || (rc = mark_citers(s, m.type, m.number, err))) goto out;
   if (had_old && ((rc = mark_ucr(s, old.ucr, err)) || (rc = mark_citers(s, old.type, old.number, err)))) goto out;
 out:
   mrow_free(&old);
-  mrow_free(&m);
-  strv_free(&hs);
-  strv_free(&ct);
-  strv_free(&cn);
+  fold_free(&f);
   return rc;
 }
 
@@ -798,30 +915,7 @@ sps_done:
 }
 
 static int load_cites_hs(gw_status_store *s, ship *sh, gw_error *err) {
-  sqlite3_stmt *st = stmt(s, ST_CITES_OF, err);
-  if (!st) return err ? err->code : GW_EIO;
-  bind_str(st, 1, sh->decl->id);
-  int r;
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *t = (const char *)sqlite3_column_text(st, 0), *n = (const char *)sqlite3_column_text(st, 1);
-    if (push_cite(&sh->cite_type, &sh->cite_number, t ? t : "", n ? n : "")) {
-      sqlite3_reset(st);
-      return GW_ERR(err, GW_ENOMEM, "out of memory");
-    }
-  }
-  sqlite3_reset(st);
-  if (r != SQLITE_DONE) return dberr(s, err, "reading cites");
-  json_t *a = json_loads(sh->decl->hs_json, 0, NULL);
-  size_t i;
-  json_t *v;
-  json_array_foreach(a, i, v) {
-    if (json_is_string(v) && strv_push(&sh->hs, json_string_value(v))) {
-      json_decref(a);
-      return GW_ERR(err, GW_ENOMEM, "out of memory");
-    }
-  }
-  json_decref(a);
-  return 0;
+  return load_row_cites_hs(s, sh->decl, &sh->cite_type, &sh->cite_number, &sh->hs, err);
 }
 
 /* Everything about shipment ucr that the answers and the summary need. */
@@ -974,6 +1068,8 @@ out:
 /* Brings messages, then shipments, up to date with the events inserted in
  * this transaction. */
 static int flush(gw_status_store *s, gw_error *err) {
+  qsort(s->fresh, s->n_fresh, sizeof(*s->fresh), cmp_fresh);
+  qsort(s->fresh_by_msg, s->n_fresh, sizeof(*s->fresh_by_msg), cmp_fresh_msg);
   strv ids = {0};
   int rc = collect(s, ST_DIRTY_MSG_LIST, NULL, &ids, err);
   for (size_t i = 0; i < ids.n && !rc; i++) rc = recompute_message(s, ids.v[i], err);
@@ -1002,6 +1098,7 @@ int gw_status_store_begin(gw_status_store *s, gw_error *err) {
 void gw_status_store_rollback(gw_status_store *s) {
   if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
   s->in_tx = 0;
+  s->n_fresh = 0;
 }
 
 int gw_status_store_commit(gw_status_store *s, gw_error *err) {
@@ -1011,12 +1108,11 @@ int gw_status_store_commit(gw_status_store *s, gw_error *err) {
   if (rc)
     gw_status_store_rollback(s);
   else
-    s->in_tx = 0;
+    s->in_tx = 0, s->n_fresh = 0;
   return rc;
 }
 
-static int insert_event(gw_status_store *s, const gw_status_event *ev, int *inserted, gw_error *err) {
-  if (inserted) *inserted = 0;
+static int insert_event(gw_status_store *s, const gw_status_event *ev, gw_error *err) {
   if (!ev->event_id || !*ev->event_id || !ev->message_id || !*ev->message_id)
     return GW_ERR(err, GW_EINVAL, "status event without event_id or message_id");
   if (!gw_status_stage_name(ev->stage)) return GW_ERR(err, GW_EINVAL, "status event %s: stage out of range", ev->event_id);
@@ -1036,17 +1132,17 @@ static int insert_event(gw_status_store *s, const gw_status_event *ev, int *inse
   rc = run(s, st, err, "writing an event");
   free(body);
   if (rc || sqlite3_changes(s->db) == 0) return rc; /* 0 changes: seen before */
-  if (inserted) *inserted = 1;
+  if (fresh_push(s, ev)) return GW_ERR(err, GW_ENOMEM, "out of memory");
   if (!(st = stmt(s, ST_DIRTY_MSG, err))) return err ? err->code : GW_EIO;
   bind_str(st, 1, ev->message_id);
   return run(s, st, err, "marking a message");
 }
 
 int gw_status_store_apply(gw_status_store *s, const gw_status_event *ev, gw_error *err) {
-  if (s->in_tx) return insert_event(s, ev, NULL, err);
+  if (s->in_tx) return insert_event(s, ev, err);
   int rc = gw_status_store_begin(s, err);
   if (rc) return rc;
-  if ((rc = insert_event(s, ev, NULL, err))) {
+  if ((rc = insert_event(s, ev, err))) {
     gw_status_store_rollback(s);
     return rc;
   }
@@ -1056,26 +1152,10 @@ int gw_status_store_apply(gw_status_store *s, const gw_status_event *ev, gw_erro
 int gw_status_store_apply_batch(gw_status_store *s, const gw_status_event *evs, size_t n, const char *topic,
                                 int32_t partition, int64_t next_offset, gw_error *err) {
   int rc = gw_status_store_begin(s, err);
-  if (rc) return rc;
-  /* Only what this batch inserted: a repeated event_id keeps the stored body. */
-  const gw_status_event **fresh = n ? malloc(n * sizeof(*fresh)) : NULL;
-  size_t n_fresh = 0;
-  for (size_t i = 0; i < n && !rc; i++) {
-    int inserted = 0;
-    rc = insert_event(s, &evs[i], &inserted, err);
-    if (!rc && inserted && fresh) fresh[n_fresh++] = &evs[i];
-  }
+  for (size_t i = 0; i < n && !rc; i++) rc = insert_event(s, &evs[i], err);
   if (!rc && topic) rc = gw_status_store_offset_set(s, topic, partition, next_offset, err);
-  if (rc) {
-    gw_status_store_rollback(s);
-    free(fresh);
-    return rc;
-  }
-  if (n_fresh) qsort(fresh, n_fresh, sizeof(*fresh), cmp_fresh);
-  s->fresh = fresh, s->n_fresh = n_fresh;
-  rc = gw_status_store_commit(s, err);
-  s->fresh = NULL, s->n_fresh = 0;
-  free(fresh);
+  if (!rc) return gw_status_store_commit(s, err);
+  if (s->in_tx) gw_status_store_rollback(s);
   return rc;
 }
 

@@ -786,6 +786,66 @@ static void batch_repeat_keeps_stored(void **state) {
   gw_status_store_close(s);
 }
 
+/* A message's later stages are folded onto its stored row (its cites and HS
+ * codes included) when they come after its last event, and the row is built
+ * from all events when one comes earlier. Both must give what one transaction
+ * of everything gives, whatever the later stages add or change. */
+static void later_stages_fold_onto_the_row(void **state) {
+  (void)state;
+  char *w[] = {
+      mk("d7", "U7", 0, "RECEIVED", "declaration", "", ""),
+      mk("d7", "U7", 1, "VALIDATED", "declaration", "LRN-7", "\"hs_codes\":[\"8471\"]"),
+      mk("d7", "U7", 2, "SIGNED", "declaration", "LRN-7",
+         DURIAN ",\"cites\":[{\"type\":\"851\",\"number\":\"PC-7\"}]"),
+      /* The same second as SIGNED: a later stage still folds on. */
+      mk("d7", "U7", 2, "ROUTED", "declaration", "LRN-7b", "\"cites\":[{\"type\":\"861\",\"number\":\"CO-7\"}]"),
+      mk("p7", "U7", 3, "RECEIVED", "sps_certificate", "PC-7", DURIAN),
+      mk("p7", "U7", 4, "SIGNED", "sps_certificate", "PC-7", ""),
+      /* Earlier than the row's last event: rebuilt from all of them. */
+      mk("p7", "U7", 3, "VALIDATED", "sps_certificate", "PC-7", ""),
+      mk("r7", "U7", 9, "RECEIVED", "response", "R-7", ""),
+      mk("r7", "U7", 10, "ROUTED", "response", "R-7", "\"decision\":\"RELEASED\""),
+  };
+  size_t n = sizeof(w) / sizeof(w[0]);
+  gw_status_event *evs = parse_all(w, n);
+  gw_status_store *one = open_mem(), *each = open_mem();
+  gw_error err = {0};
+  assert_int_equal(gw_status_store_apply_batch(one, evs, n, NULL, 0, 0, &err), 0);
+  for (size_t i = 0; i < n; i++) assert_int_equal(gw_status_store_apply_batch(each, evs + i, 1, NULL, 0, 0, &err), 0);
+  static const char *const ids[] = {"d7", "p7", "r7"};
+  for (size_t i = 0; i < 3; i++) {
+    char *a = NULL, *b = NULL;
+    assert_int_equal(gw_status_store_message(one, ids[i], &a, &err), 0);
+    assert_int_equal(gw_status_store_message(each, ids[i], &b, &err), 0);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+  }
+  char *a = NULL, *b = NULL;
+  assert_int_equal(gw_status_store_shipment(one, "U7", NOW, &a, &err), 0);
+  assert_int_equal(gw_status_store_shipment(each, "U7", NOW, &b, &err), 0);
+  assert_string_equal(a, b);
+  /* And what it says: the last stage's number and cite, the HS codes and the
+   * decision of later stages. */
+  json_t *o = json_loads(b, 0, NULL);
+  assert_non_null(o);
+  assert_string_equal(sget(o, "status"), "RELEASED");
+  assert_true(json_is_true(json_object_get(o, "perishable")));
+  assert_true(any_contains(json_object_get(o, "documents"), "number", "LRN-7b"));
+  assert_true(any_contains(json_object_get(o, "missing"), "number", "CO-7"));
+  assert_true(any_contains(json_object_get(o, "required"), "why", "HS 081060"));
+  json_decref(o);
+  free(a);
+  free(b);
+  for (size_t i = 0; i < n; i++) {
+    gw_status_event_free(&evs[i]);
+    free(w[i]);
+  }
+  free(evs);
+  gw_status_store_close(one);
+  gw_status_store_close(each);
+}
+
 static void two_connections_one_file(void **state) {
   (void)state;
   char *dir = tu_mkdtemp("status");
@@ -1002,6 +1062,7 @@ int main(void) {
       cmocka_unit_test(read_targets),
       cmocka_unit_test(batches_and_offsets),
       cmocka_unit_test(batch_repeat_keeps_stored),
+      cmocka_unit_test(later_stages_fold_onto_the_row),
       cmocka_unit_test(two_connections_one_file),
       cmocka_unit_test(concurrent_writer_and_reader),
       cmocka_unit_test(apply_rate),
