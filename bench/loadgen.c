@@ -621,10 +621,21 @@ static void add_class(const char *spec) {
 
 /* Every request its own consignment, as at a border post: the last seven
  * characters of --vary's text become 'V' and six base-36 digits of a counter
- * (same length, so Content-Length and the document's validity hold). */
+ * (same length, so Content-Length and the document's validity hold). The
+ * counter starts at random: runs against one gateway must not send the same
+ * consignments again, or its status store's shipments grow run after run. */
 static void vary(cls *k) {
   static uint64_t seq;
+  static int seeded;
   if (!k->n_vary) return;
+  if (!seeded) {
+    unsigned char r[4] = {0};
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(r, 1, sizeof(r), f) != sizeof(r)) die("--vary: cannot read /dev/urandom");
+    fclose(f);
+    seq = ((uint64_t)r[0] << 24 | (uint64_t)r[1] << 16 | (uint64_t)r[2] << 8 | r[3]) % 2176782336u; /* 36^6 */
+    seeded = 1;
+  }
   size_t vl = strlen(opt.vary);
   char tail[8];
   uint64_t n = seq++;
