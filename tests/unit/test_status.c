@@ -175,6 +175,43 @@ static void event_round_trip(void **state) {
   assert_int_not_equal(gw_status_time_parse("2026-11-29T04:30:00.Z", &ms), 0);
 }
 
+/* Strings print as JSON that any parser reads back to the same text:
+ * quotes, backslashes, control characters escaped, '/' and UTF-8 as they are;
+ * bytes that are not UTF-8 (a document's bad encoding) become U+FFFD instead
+ * of losing the field. */
+static void event_strings_escaped(void **state) {
+  (void)state;
+  char *hs[] = {"08\"10", "a\\b"};
+  gw_status_problem prob = {.code = "bad\x01" "code", .severity = "error", .path = "/x/y", .line = 7,
+                            .message = "line\nbreak\ttab \xE0\xB8\x97\xE0\xB8\xB8 \xC3\x28 \xED\xA0\x80 \xF5\x80"};
+  gw_status_event ev = {.event_id = "e/1", .message_id = "m", .ucr = "\xC3\xA9t\xC3\xA9", .at_ms = 0,
+                        .stage = GW_STATUS_REJECTED, .hs_codes = hs, .n_hs_codes = 2, .problems = &prob,
+                        .n_problems = 1, .decision = -1};
+  char *j = gw_status_event_json(&ev);
+  assert_non_null(j);
+  assert_non_null(strstr(j, "\"event_id\":\"e/1\""));
+  assert_non_null(strstr(j, "\"hs_codes\":[\"08\\\"10\",\"a\\\\b\"]"));
+  assert_non_null(strstr(j, "\"code\":\"bad\\u0001code\""));
+  assert_non_null(strstr(j, "\"line\":7,"));
+  json_error_t je;
+  json_t *o = json_loads(j, 0, &je);
+  if (!o) fail_msg("not JSON: %s: %s", je.text, j);
+  assert_string_equal(sget(o, "ucr"), "\xC3\xA9t\xC3\xA9");
+  json_t *p0 = json_array_get(json_object_get(o, "problems"), 0);
+  assert_string_equal(sget(p0, "code"), "bad\x01" "code");
+  assert_string_equal(sget(p0, "message"), "line\nbreak\ttab \xE0\xB8\x97\xE0\xB8\xB8 \xEF\xBF\xBD( \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD "
+                                           "\xEF\xBF\xBD\xEF\xBF\xBD");
+  json_decref(o);
+  gw_status_event back;
+  gw_error err = {0};
+  assert_int_equal(gw_status_event_parse(j, strlen(j), &back, &err), 0);
+  char *j2 = gw_status_event_json(&back);
+  assert_string_equal(j, j2);
+  gw_status_event_free(&back);
+  free(j);
+  free(j2);
+}
+
 static void expect_error(const char *json, int code, const char *path, const char *text) {
   gw_status_event ev;
   gw_error err = {0};
@@ -1048,6 +1085,7 @@ static void apply_rate(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(event_round_trip),
+      cmocka_unit_test(event_strings_escaped),
       cmocka_unit_test(event_errors),
       cmocka_unit_test(hs_rules),
       cmocka_unit_test(durian_alone_then_sps),
