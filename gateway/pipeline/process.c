@@ -346,7 +346,12 @@ void gw_process_end(const gw_pipeline *p, const gw_submission *in, gw_processed 
     }
     uint64_t t3 = uv_hrtime();
     gw_metrics_stage(GW_STAGE_SIGN, t3 - t2);
-    if (gw_xml_serialise(to_sign, &out->xml_out, &out->payload_len)) {
+    /* The received document goes out as received, with the signature added:
+     * no second serialisation of what was parsed. */
+    int sr = to_sign == dec.doc ? gw_xml_splice_last_child(to_sign, in->body, in->len, &out->xml_out, &out->payload_len)
+                                : GW_ENOTFOUND;
+    if (sr == GW_ENOTFOUND) sr = gw_xml_serialise(to_sign, &out->xml_out, &out->payload_len);
+    if (sr) {
       gw_problems_add(&out->problems, "internal", "error", 0, NULL, "serialisation failed");
       out->status = 500;
       goto done;

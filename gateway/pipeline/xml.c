@@ -1,10 +1,12 @@
 #include "pipeline/xml.h"
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlschemas.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xmlsec/crypto.h>
@@ -166,14 +168,30 @@ void gw_schemas_free(gw_schemas *s) {
 
 size_t gw_schemas_count(const gw_schemas *s) { return s ? s->n : 0; }
 
+typedef struct parse_state {
+  long doctype_line; /* a DOCTYPE was met here */
+  long root_end;     /* just past the root's end tag, in the bytes given; -1 unknown */
+} parse_state;
+
 /* Called by the parser at "<!DOCTYPE name", before any of the DTD is read. */
 static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id) {
   (void)name;
   (void)external_id;
   (void)system_id;
   xmlParserCtxtPtr c = ctx;
-  *(long *)c->_private = c->input ? c->input->line : 1;
+  ((parse_state *)c->_private)->doctype_line = c->input ? c->input->line : 1;
   xmlStopParser(c);
+}
+
+/* The root's end: only while the parser reads the bytes as given (no
+ * conversion from another encoding, not inside an entity), where its offset
+ * is an offset into them. */
+static void on_end_element(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri) {
+  xmlParserCtxtPtr c = ctx;
+  if (c->node && c->node->parent == (xmlNodePtr)c->myDoc && c->inputNr == 1 && c->input && c->input->buf &&
+      !c->input->buf->encoder)
+    ((parse_state *)c->_private)->root_end = xmlByteConsumed(c);
+  xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
 int gw_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, gw_problems *problems) {
@@ -189,9 +207,10 @@ int gw_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, gw_problems *probl
   }
   /* Customs documents never need a DTD; stopping at any DOCTYPE removes entity
    * expansion attacks (XXE, billion laughs) at the root. */
-  long doctype_line = 0;
-  ctxt->_private = &doctype_line;
+  parse_state st = {0, -1};
+  ctxt->_private = &st;
   ctxt->sax->internalSubset = on_doctype;
+  ctxt->sax->endElementNs = on_end_element;
   /* Structured errors are per thread in libxml2, so workers do not mix them. */
   xmlSetStructuredErrorFunc(problems, on_xml_error);
   /* No NOENT (entities stay unexpanded), no DTDLOAD/DTDATTR/DTDVALID, no
@@ -201,9 +220,9 @@ int gw_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, gw_problems *probl
   int wf = ctxt->wellFormed;
   xmlFreeParserCtxt(ctxt);
   xmlSetStructuredErrorFunc(NULL, NULL);
-  if (doctype_line) {
+  if (st.doctype_line) {
     problems->n = 0; /* whatever came after the stop is noise */
-    gw_problems_add(problems, "dtd_forbidden", "error", doctype_line, NULL,
+    gw_problems_add(problems, "dtd_forbidden", "error", st.doctype_line, NULL,
                     "documents with a DOCTYPE are refused (no DTDs or entity declarations)");
     xmlFreeDoc(d);
     return GW_EPARSE;
@@ -219,7 +238,38 @@ int gw_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, gw_problems *probl
     xmlFreeDoc(d);
     return GW_EPARSE;
   }
+  if (st.root_end > 0 && (size_t)st.root_end <= len) d->_private = (void *)(intptr_t)st.root_end;
   *doc = d;
+  return 0;
+}
+
+int gw_xml_splice_last_child(xmlDocPtr doc, const char *bytes, size_t len, char **out, size_t *out_len) {
+  xmlNodePtr root = xmlDocGetRootElement(doc), last = root ? xmlGetLastChild(root) : NULL;
+  size_t end = (size_t)(intptr_t)doc->_private;
+  if (!last || last->type != XML_ELEMENT_NODE || !end || end > len || bytes[end - 1] != '>') return GW_ENOTFOUND;
+  /* The end tag holds no '<': the last one before its '>' opens it. */
+  size_t lt = end - 1;
+  while (lt > 0 && bytes[lt] != '<') lt--;
+  const char *name = (const char *)root->name, *prefix = root->ns && root->ns->prefix ? (const char *)root->ns->prefix : NULL;
+  size_t at = lt + 2, pl = prefix ? strlen(prefix) : 0, nl = strlen(name);
+  if (bytes[lt] != '<' || bytes[lt + 1] != '/') return GW_ENOTFOUND; /* <root/> has no end tag */
+  if (prefix) {
+    if (at + pl + 1 > end || memcmp(bytes + at, prefix, pl) || bytes[at + pl] != ':') return GW_ENOTFOUND;
+    at += pl + 1;
+  }
+  if (at + nl > end || memcmp(bytes + at, name, nl)) return GW_ENOTFOUND;
+  xmlBufferPtr b = xmlBufferCreate();
+  if (!b || xmlNodeDump(b, doc, last, 0, 0) < 0 || !(*out = malloc(len + xmlBufferLength(b) + 1))) {
+    xmlBufferFree(b);
+    return GW_ENOMEM;
+  }
+  size_t sl = (size_t)xmlBufferLength(b);
+  memcpy(*out, bytes, lt);
+  memcpy(*out + lt, xmlBufferContent(b), sl);
+  memcpy(*out + lt + sl, bytes + lt, len - lt);
+  (*out)[len + sl] = 0;
+  *out_len = len + sl;
+  xmlBufferFree(b);
   return 0;
 }
 

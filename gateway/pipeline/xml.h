@@ -31,6 +31,15 @@ size_t gw_schemas_count(const gw_schemas *s);
  * and appends what and where to problems. */
 int gw_xml_parse(const char *buf, size_t len, xmlDocPtr *doc, gw_problems *problems);
 
+/* The bytes doc was parsed from (gw_xml_parse; doc unchanged since but for
+ * an element appended to the root, such as a signature) with that element's
+ * markup inserted before the root's end tag: the document travels as its
+ * sender wrote it, with nothing re-serialised. *out is malloc'd and
+ * NUL-terminated. GW_ENOTFOUND when the root's end tag is not known in the
+ * bytes (another encoding than UTF-8, an empty root element, a document not
+ * from gw_xml_parse): serialise the tree instead. GW_ENOMEM. */
+int gw_xml_splice_last_child(xmlDocPtr doc, const char *bytes, size_t len, char **out, size_t *out_len);
+
 /* Finds the schema for the document's root and validates. Returns 0 and sets
  * *which; GW_ENOTFOUND when no schema is configured for the root (a problem
  * names it); GW_ESCHEMA with problems when invalid. */

@@ -390,6 +390,81 @@ static void signs_documents_whose_canonical_form_differs(void **state) {
   gw_signer_free(sg);
 }
 
+/* A signed document goes out as its sender's bytes with the signature's
+ * markup inserted before the root's end tag; it verifies (ours, xmlsec1),
+ * and everything else is byte for byte what came in. Where the end tag's
+ * place in the bytes is not known, splicing says so and the tree is
+ * serialised instead. */
+static void signature_spliced_into_the_bytes(void **state) {
+  (void)state;
+  static const char *docs[] = {
+      ("\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<?pi x?>\r\n"
+       "<d:Decl xmlns:d='urn:test:decl'  a = \"1\" >\r\n  <d:Weight>12.5</d:Weight><d:x/>\r\n</d:Decl  >\r\n"
+       "<!-- trailing </d:Decl> in a comment -->\n<?pi </d:Decl>?>\n"),
+      "<r>12.5<![CDATA[</r>]]></r>",
+  };
+  char key[512], cert[512];
+  snprintf(key, sizeof(key), "%s/ec.key", dir);
+  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
+  gw_error err = {0};
+  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
+  gw_signer *sg = NULL;
+  if (gw_signer_load(&sg, key, cert, "ecdsa-p256", &err)) fail_msg("%s", err.msg);
+  for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+    size_t len = strlen(docs[i]);
+    xmlDocPtr doc;
+    gw_problems p = {0};
+    assert_int_equal(gw_xml_parse(docs[i], len, &doc, &p), 0);
+    if (gw_signer_sign(sg, doc, &err)) fail_msg("%s", err.msg);
+    char *out = NULL;
+    size_t out_len = 0;
+    assert_int_equal(gw_xml_splice_last_child(doc, docs[i], len, &out, &out_len), 0);
+    xmlFreeDoc(doc);
+    /* Only the signature is new, just before "</": the rest is the input. */
+    const char *sig = strstr(out, "<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">");
+    assert_non_null(sig);
+    size_t at = (size_t)(sig - out), sl = out_len - len;
+    assert_memory_equal(out, docs[i], at);
+    assert_memory_equal(out + at + sl, docs[i] + at, len - at);
+    assert_true(!strncmp(out + at + sl, "</", 2));
+    assert_true(!strncmp(out + at + sl - 12, "</Signature>", 12));
+    assert_int_equal(gw_xml_parse(out, out_len, &doc, &p), 0);
+    if (gw_signature_verify_with_cert(doc, cert, &err)) fail_msg("document %zu, own verify: %s", i, err.msg);
+    xmlFreeDoc(doc);
+    char name[32], cmd[2048];
+    snprintf(name, sizeof(name), "spliced-%zu.xml", i);
+    char *path = tu_write(dir, name, out);
+    snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem '%s' '%s' >/dev/null 2>&1", cert, path);
+    if (system(cmd) != 0) fail_msg("document %zu: xmlsec1 does not verify the spliced document %s", i, path);
+    free(path);
+    free(out);
+    gw_problems_free(&p);
+  }
+  /* No end tag to put it before; bytes the parser converted (their offsets
+   * are not the tree's); a tree not parsed from bytes. */
+  static const char *unknown[] = {"<r a='1'/>", "<?xml version='1.0' encoding='ISO-8859-1'?><r>\xE9</r>"};
+  for (size_t i = 0; i < 2; i++) {
+    xmlDocPtr doc;
+    gw_problems p = {0};
+    assert_int_equal(gw_xml_parse(unknown[i], strlen(unknown[i]), &doc, &p), 0);
+    if (gw_signer_sign(sg, doc, &err)) fail_msg("%s", err.msg);
+    char *out = NULL;
+    size_t out_len = 0;
+    assert_int_equal(gw_xml_splice_last_child(doc, unknown[i], strlen(unknown[i]), &out, &out_len), GW_ENOTFOUND);
+    assert_null(out);
+    xmlFreeDoc(doc);
+    gw_problems_free(&p);
+  }
+  xmlDocPtr made = xmlNewDoc(BAD_CAST "1.0");
+  xmlDocSetRootElement(made, xmlNewDocNode(made, NULL, BAD_CAST "r", NULL));
+  if (gw_signer_sign(sg, made, &err)) fail_msg("%s", err.msg);
+  char *out = NULL;
+  size_t out_len = 0;
+  assert_int_equal(gw_xml_splice_last_child(made, "<r></r>", 7, &out, &out_len), GW_ENOTFOUND);
+  xmlFreeDoc(made);
+  gw_signer_free(sg);
+}
+
 static void certificate_of_another_key_is_refused(void **state) {
   (void)state;
   char key[512], cert[512], other[512];
@@ -431,6 +506,7 @@ int main(void) {
       cmocka_unit_test(signs_with_ecdsa_p256),
       cmocka_unit_test(signs_with_rsa_2048),
       cmocka_unit_test(signs_documents_whose_canonical_form_differs),
+      cmocka_unit_test(signature_spliced_into_the_bytes),
       cmocka_unit_test(certificate_of_another_key_is_refused),
       cmocka_unit_test(key_of_wrong_kind_is_refused),
   };
