@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/ids.h"
+#include "core/jsonw.h"
 #include "core/sched.h"
 #include "core/log.h"
 #include "http/http.h"
@@ -205,33 +206,35 @@ static void on_delivery_status(void *ud, const char *stage, const char *message_
 
 /* The 202's body without partition and offset, which come with Kafka's
  * acknowledgement: "{...}" with at least one member. NULL when out of memory. */
+/* Written directly (core/jsonw); the signature report is already JSON. A
+ * field without a value is left out. */
 static char *accepted_json(const job *j) {
-  json_t *o = json_object();
-  json_object_set_new(o, "id", json_string(j->id));
-  json_object_set_new(o, "ucr", json_string(j->out.ucr));
-  json_object_set_new(o, "topic", json_string(j->out.topic));
-  json_object_set_new(o, "destination", json_string(j->out.dest));
-  json_object_set_new(o, "document_type", json_string(j->out.kind));
-  json_object_set_new(o, "format", json_string(j->out.out_format));
-  json_object_set_new(o, "source_format", json_string(j->out.in_format));
-  if (j->out.receipt) json_object_set_new(o, "receipt", json_string(j->out.receipt));
-  json_t *sig = j->out.signature ? json_loads(j->out.signature, 0, NULL) : NULL;
-  if (sig) json_object_set_new(o, "signature", sig);
+  gw_jw w = {0};
+  GW_JW_LIT(&w, "{");
+  const char *keys[] = {"id", "ucr", "topic", "destination", "document_type", "format", "source_format", "receipt"};
+  const char *vals[] = {j->id, j->out.ucr, j->out.topic, j->out.dest, j->out.kind, j->out.out_format,
+                        j->out.in_format, j->out.receipt};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    if (vals[i]) gw_jw_kstr(&w, keys[i], vals[i]);
+  if (j->out.signature && *j->out.signature) {
+    gw_jw_key(&w, "signature");
+    gw_jw_raw(&w, j->out.signature, strlen(j->out.signature));
+  }
   if (j->out.problems.n) {
     /* Warnings (lossy fields, rule warnings) travel with the acceptance. */
-    char *w = gw_problems_json(&j->out.problems, NULL);
-    json_t *wj = w ? json_loads(w, 0, NULL) : NULL;
-    if (wj) json_object_set(o, "warnings", json_object_get(wj, "errors"));
+    char *pj = gw_problems_json(&j->out.problems, NULL);
+    json_t *wj = pj ? json_loads(pj, 0, NULL) : NULL;
+    char *arr = wj ? json_dumps(json_object_get(wj, "errors"), JSON_COMPACT) : NULL;
+    if (arr) {
+      gw_jw_key(&w, "warnings");
+      gw_jw_raw(&w, arr, strlen(arr));
+    }
+    free(arr);
     json_decref(wj);
-    free(w);
+    free(pj);
   }
-  char *body = json_dumps(o, JSON_COMPACT);
-  json_decref(o);
-  if (body && (body[0] != '{' || body[1] == '}')) { /* never: "id" is always there */
-    free(body);
-    body = NULL;
-  }
-  return body;
+  GW_JW_LIT(&w, "}");
+  return gw_jw_finish(&w);
 }
 
 static const char *signing_detail(const gw_processed *out) {

@@ -1,5 +1,7 @@
 #include "status/event.h"
 
+#include "core/jsonw.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -374,184 +376,89 @@ int gw_status_event_parse(const char *json, size_t len, gw_status_event *out, gw
 
 /* ---- printing ---- */
 
-/* ---- printing --------------------------------------------------------------------------------
- * Written straight into a buffer: every message prints four events and the
- * status store prints each again, and building jansson objects (a hash table
- * each) to dump them cost twice the printing. The form is jansson's compact
- * one: keys in the contract's order, '/' and non-ASCII as they are. */
-
-typedef struct jbuf {
-  char *p;
-  size_t n, cap;
-  int oom;
-} jbuf;
-
-static void jb_put(jbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->n + n + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p, b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = 0;
-}
-#define JB(b, lit) jb_put((b), lit, sizeof(lit) - 1)
-
-/* Length of the valid UTF-8 sequence at s (1-4), 0 when it is not one
- * (overlong, surrogate, above U+10FFFF, cut short). */
-static size_t utf8_len(const unsigned char *s) {
-  unsigned c = s[0];
-  if (c < 0x80) return 1;
-  size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-  for (size_t i = 1; i < n; i++)
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
-      (c == 0xF4 && s[1] > 0x8F))
-    return 0;
-  return n;
-}
-
-/* A JSON string; NULL prints "". Bytes that are not UTF-8 become U+FFFD
- * (jansson would have refused the whole string, and the field with it). */
-static void jb_str(jbuf *b, const char *str) {
-  const unsigned char *s = (const unsigned char *)(str ? str : "");
-  JB(b, "\"");
-  while (*s) {
-    const unsigned char *run = s;
-    while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\') s++;
-    jb_put(b, (const char *)run, (size_t)(s - run));
-    if (!*s) break;
-    char esc[8];
-    switch (*s) {
-      case '"': JB(b, "\\\""); break;
-      case '\\': JB(b, "\\\\"); break;
-      case '\b': JB(b, "\\b"); break;
-      case '\f': JB(b, "\\f"); break;
-      case '\n': JB(b, "\\n"); break;
-      case '\r': JB(b, "\\r"); break;
-      case '\t': JB(b, "\\t"); break;
-      default:
-        if (*s < 0x20) {
-          snprintf(esc, sizeof(esc), "\\u%04X", *s);
-          jb_put(b, esc, 6);
-        } else {
-          size_t n = utf8_len(s);
-          if (n) {
-            jb_put(b, (const char *)s, n);
-            s += n;
-            continue;
-          }
-          JB(b, "\xEF\xBF\xBD");
-        }
-    }
-    s++;
-  }
-  JB(b, "\"");
-}
-
-static void jb_key(jbuf *b, const char *k) {
-  if (b->n && b->p[b->n - 1] != '{') JB(b, ",");
-  jb_str(b, k);
-  JB(b, ":");
-}
-
-static void jb_kstr(jbuf *b, const char *k, const char *v) {
-  jb_key(b, k);
-  jb_str(b, v);
-}
-
+/* With core/jsonw: every message prints four events and the status store
+ * prints each again. Keys in the contract's order. */
 char *gw_status_event_json(const gw_status_event *ev) {
   char at[32];
   gw_status_time_format(ev->at_ms, at, sizeof(at));
   const char *stage = gw_status_stage_name(ev->stage);
-  jbuf b = {0};
-  JB(&b, "{");
-  jb_kstr(&b, "event_id", ev->event_id);
-  jb_kstr(&b, "message_id", ev->message_id);
-  jb_kstr(&b, "ucr", ev->ucr);
-  jb_kstr(&b, "at", at);
-  jb_kstr(&b, "stage", stage);
-  jb_kstr(&b, "gateway", ev->gateway);
-  jb_kstr(&b, "instance", ev->instance);
-  jb_kstr(&b, "document_type", ev->document_type);
-  jb_kstr(&b, "document_number", ev->document_number);
-  jb_kstr(&b, "format", ev->format);
-  jb_kstr(&b, "source_format", ev->source_format);
-  jb_kstr(&b, "origin", ev->origin);
-  jb_kstr(&b, "destination", ev->destination);
-  jb_kstr(&b, "submitter", ev->submitter);
-  jb_key(&b, "hs_codes");
-  JB(&b, "[");
+  gw_jw b = {0};
+  GW_JW_LIT(&b, "{");
+  gw_jw_kstr(&b, "event_id", ev->event_id);
+  gw_jw_kstr(&b, "message_id", ev->message_id);
+  gw_jw_kstr(&b, "ucr", ev->ucr);
+  gw_jw_kstr(&b, "at", at);
+  gw_jw_kstr(&b, "stage", stage);
+  gw_jw_kstr(&b, "gateway", ev->gateway);
+  gw_jw_kstr(&b, "instance", ev->instance);
+  gw_jw_kstr(&b, "document_type", ev->document_type);
+  gw_jw_kstr(&b, "document_number", ev->document_number);
+  gw_jw_kstr(&b, "format", ev->format);
+  gw_jw_kstr(&b, "source_format", ev->source_format);
+  gw_jw_kstr(&b, "origin", ev->origin);
+  gw_jw_kstr(&b, "destination", ev->destination);
+  gw_jw_kstr(&b, "submitter", ev->submitter);
+  gw_jw_key(&b, "hs_codes");
+  GW_JW_LIT(&b, "[");
   for (size_t i = 0; i < ev->n_hs_codes; i++) {
-    if (i) JB(&b, ",");
-    jb_str(&b, ev->hs_codes[i]);
+    if (i) GW_JW_LIT(&b, ",");
+    gw_jw_str(&b, ev->hs_codes[i]);
   }
-  JB(&b, "]");
-  jb_key(&b, "cites");
-  JB(&b, "[");
+  GW_JW_LIT(&b, "]");
+  gw_jw_key(&b, "cites");
+  GW_JW_LIT(&b, "[");
   for (size_t i = 0; i < ev->n_cites; i++) {
-    if (i) JB(&b, ",");
-    JB(&b, "{");
-    jb_kstr(&b, "type", ev->cites[i].type);
-    jb_kstr(&b, "number", ev->cites[i].number);
-    JB(&b, "}");
+    if (i) GW_JW_LIT(&b, ",");
+    GW_JW_LIT(&b, "{");
+    gw_jw_kstr(&b, "type", ev->cites[i].type);
+    gw_jw_kstr(&b, "number", ev->cites[i].number);
+    GW_JW_LIT(&b, "}");
   }
-  JB(&b, "]");
-  jb_key(&b, "perishable");
-  if (ev->perishable) JB(&b, "true");
-  else JB(&b, "false");
-  jb_key(&b, "signature");
+  GW_JW_LIT(&b, "]");
+  gw_jw_key(&b, "perishable");
+  if (ev->perishable) GW_JW_LIT(&b, "true");
+  else GW_JW_LIT(&b, "false");
+  gw_jw_key(&b, "signature");
   if (ev->signature) {
     const gw_status_signature *g = ev->signature;
-    JB(&b, "{");
-    jb_kstr(&b, "status", g->status);
-    jb_kstr(&b, "signer", g->signer);
-    jb_kstr(&b, "country", g->country);
-    jb_key(&b, "chain");
-    JB(&b, "[");
+    GW_JW_LIT(&b, "{");
+    gw_jw_kstr(&b, "status", g->status);
+    gw_jw_kstr(&b, "signer", g->signer);
+    gw_jw_kstr(&b, "country", g->country);
+    gw_jw_key(&b, "chain");
+    GW_JW_LIT(&b, "[");
     for (size_t i = 0; i < g->n_chain; i++) {
-      if (i) JB(&b, ",");
-      jb_str(&b, g->chain[i]);
+      if (i) GW_JW_LIT(&b, ",");
+      gw_jw_str(&b, g->chain[i]);
     }
-    JB(&b, "]");
-    jb_kstr(&b, "algorithm", g->algorithm);
-    JB(&b, "}");
+    GW_JW_LIT(&b, "]");
+    gw_jw_kstr(&b, "algorithm", g->algorithm);
+    GW_JW_LIT(&b, "}");
   } else {
-    JB(&b, "null");
+    GW_JW_LIT(&b, "null");
   }
-  jb_key(&b, "problems");
-  JB(&b, "[");
+  gw_jw_key(&b, "problems");
+  GW_JW_LIT(&b, "[");
   for (size_t i = 0; i < ev->n_problems; i++) {
     const gw_status_problem *p = &ev->problems[i];
     char line[24];
-    if (i) JB(&b, ",");
-    JB(&b, "{");
-    jb_kstr(&b, "code", p->code);
-    jb_kstr(&b, "severity", p->severity);
-    jb_kstr(&b, "path", p->path);
-    jb_key(&b, "line");
-    jb_put(&b, line, (size_t)snprintf(line, sizeof(line), "%ld", p->line));
-    jb_kstr(&b, "message", p->message);
-    JB(&b, "}");
+    if (i) GW_JW_LIT(&b, ",");
+    GW_JW_LIT(&b, "{");
+    gw_jw_kstr(&b, "code", p->code);
+    gw_jw_kstr(&b, "severity", p->severity);
+    gw_jw_kstr(&b, "path", p->path);
+    gw_jw_key(&b, "line");
+    gw_jw_raw(&b, line, (size_t)snprintf(line, sizeof(line), "%ld", p->line));
+    gw_jw_kstr(&b, "message", p->message);
+    GW_JW_LIT(&b, "}");
   }
-  JB(&b, "]");
-  jb_kstr(&b, "detail", ev->detail);
-  jb_key(&b, "decision");
-  if (gw_status_stage_is_decision(ev->decision)) jb_str(&b, gw_status_stage_name(ev->decision));
-  else JB(&b, "null");
-  JB(&b, "}");
-  if (b.oom) {
-    free(b.p);
-    return NULL;
-  }
-  return b.p;
+  GW_JW_LIT(&b, "]");
+  gw_jw_kstr(&b, "detail", ev->detail);
+  gw_jw_key(&b, "decision");
+  if (gw_status_stage_is_decision(ev->decision)) gw_jw_str(&b, gw_status_stage_name(ev->decision));
+  else GW_JW_LIT(&b, "null");
+  GW_JW_LIT(&b, "}");
+  return gw_jw_finish(&b);
 }
 
 char *gw_status_event_key(const gw_status_event *ev) {
