@@ -20,6 +20,16 @@
 #include "pki/devpki.h"
 #include "serve/serve.h"
 
+#ifdef LMCGW_JEMALLOC
+/* jemalloc reads this at start (MALLOC_CONF in the environment still wins).
+ * Pages freed are handed back to the kernel within a second, by a thread of
+ * jemalloc's own, instead of its default 10 s of dirty and then muzzy
+ * pages: 10,000 idle mutual-TLS connections hold ~60 MB less RSS once their
+ * handshakes' buffers are gone, at no CPU cost measurable under load
+ * (bench/README.md). */
+const char *malloc_conf = "background_thread:true,max_background_threads:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
+#endif
+
 static void usage_main(FILE *out) {
   fprintf(out,
           "lmcgw %s — message gateway for cross-border customs single-window exchange\n"
