@@ -15,7 +15,8 @@
 #
 # Environment: BENCH_WORKERS (pipeline.workers, 2), BENCH_LINGER_MS (kafka
 # linger.ms, 2), BENCH_CONNS (connections of the peak run, 64),
-# BENCH_SOAK_SECONDS, BENCH_KAFKA (extra kafka.* YAML, e.g. "batch.size: 65536").
+# BENCH_SOAK_SECONDS, BENCH_KAFKA (extra kafka.* YAML, e.g. "batch.size: 65536"),
+# BENCH_BROKER_DISK=1 (the broker's log on disk, not in /dev/shm: see lib.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 quick=${BENCH_QUICK:-0}
@@ -46,7 +47,7 @@ python3 bench/gendocs.py "$docs" >"$work/docs.txt"
 ucr="X-UCR=6TH0105536000123-DUR0001" # SPS certificates carry no UCR: the sender names the declaration's
 mix="$docs/decl-4k.xml:70,$docs/sps-20k.xml:25:$ucr,$docs/sps-200k.xml:5:$ucr"
 mix_small="$docs/decl-4k.xml:70,$docs/sps-20k.xml:25:$ucr"
-broker_pid=$(cat "$work/kafka/broker.pid")
+broker_pid=$(cat "$kdir/broker.pid")
 
 cat >"$work/lmcgw.yaml" <<YAML
 gateway: {country: TH, state_dir: $work/state, log_level: warn}
@@ -141,7 +142,8 @@ stop_gw
   echo
   echo "Machine: $cores cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)." \
     "Gateway: release build, mutual TLS, pipeline.workers ${BENCH_WORKERS:-2}, kafka linger.ms ${BENCH_LINGER_MS:-2}" \
-    "${BENCH_KAFKA:+, $BENCH_KAFKA}; real single-node Kafka on the same machine (acks=all, idempotent)." \
+    "${BENCH_KAFKA:+, $BENCH_KAFKA}; real single-node Kafka on the same machine (acks=all, idempotent)," \
+    "its log $(case $kdir in /dev/shm/*) echo "in memory (/dev/shm; BENCH_BROKER_DISK=1 for the disk)" ;; *) echo "on disk" ;; esac)." \
     "Mix: decl-4k 70 %, sps-20k 25 %, sps-200k 5 %."
   echo
   python3 bench/report.py "$work/stages.json" "$json" "$rss_fresh"

@@ -16,6 +16,7 @@
 #   LMCGW_KAFKA_LOG_LEVEL      broker log level (default info)
 #   LMCGW_KAFKA_JAVA_OPTS      extra JVM options for the broker, split on spaces
 #   LMCGW_KAFKA_READY_TIMEOUT  seconds `start` waits for the broker (default 90)
+#   LMCGW_KAFKA_PROPS          more server.properties lines (one per line), for a new DIR
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -248,6 +249,7 @@ num.network.threads=2
 num.io.threads=4
 background.threads=4
 EOF
+  [[ -z ${LMCGW_KAFKA_PROPS:-} ]] || printf '%s\n' "$LMCGW_KAFKA_PROPS" >>"$dir/server.properties"
 }
 
 bootstrap_of() {
