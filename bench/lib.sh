@@ -14,10 +14,11 @@ work=$(mktemp -d /tmp/lmcgw-bench-XXXXXX)
 # every few seconds, and that, not the gateway, then makes the p99 (measured:
 # 316-480 ms at 1,519 msgs/s on disk, 10.8 ms in memory; bench/README.md).
 # Segments of 32 MB and 128 MB a partition at most, so a soak fits.
-kdir=$work/kafka
+# (Not exported: the gateway reads LMCGW_KAFKA_* as settings of its own.)
+kdir=$work/kafka kprops=""
 if [ "${BENCH_BROKER_DISK:-0}" != 1 ] && [ -w /dev/shm ]; then
   kdir=$(mktemp -d /dev/shm/lmcgw-bench-kafka-XXXXXX)
-  export LMCGW_KAFKA_PROPS="log.segment.bytes=33554432
+  kprops="log.segment.bytes=33554432
 log.retention.bytes=134217728
 log.retention.check.interval.ms=10000"
 fi
@@ -29,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bash scripts/kafka.sh start "$kdir" >/dev/null
+LMCGW_KAFKA_PROPS=$kprops bash scripts/kafka.sh start "$kdir" >/dev/null
 bash scripts/test-pki.sh "$work/pki" >/dev/null
 bootstrap=$(cat "$kdir/bootstrap")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
