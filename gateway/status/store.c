@@ -608,15 +608,15 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
   }
   if (rc || f.n_events == 0) goto out; /* no events cannot happen: a dirty message has one */
 
-  mrow m = f.m;
+  mrow *m = &f.m;
   if (f.hs.n) qsort(f.hs.v, f.hs.n, sizeof(char *), cmp_str);
-  m.perishable |= gw_status_perishable((const char *const *)f.hs.v, f.hs.n);
+  m->perishable |= gw_status_perishable((const char *const *)f.hs.v, f.hs.n);
   json_t *ja = json_array();
   for (size_t i = 0; ja && i < f.hs.n; i++) json_array_append_new(ja, json_string(f.hs.v[i]));
-  free(m.hs_json);
-  f.m.hs_json = m.hs_json = ja ? json_dumps(ja, JSON_COMPACT) : NULL;
+  free(m->hs_json);
+  m->hs_json = ja ? json_dumps(ja, JSON_COMPACT) : NULL;
   json_decref(ja);
-  if (!m.hs_json) {
+  if (!m->hs_json) {
     rc = GW_ERR(err, GW_ENOMEM, "out of memory");
     goto out;
   }
@@ -624,18 +624,18 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
     rc = err ? err->code : GW_EIO;
     goto out;
   }
-  const char *cols[] = {m.id,     m.ucr,       m.type,          m.number,     m.format,
-                        m.source_format, m.origin, m.destination, m.submitter, m.hs_json};
+  const char *cols[] = {m->id,     m->ucr,       m->type,          m->number,     m->format,
+                        m->source_format, m->origin, m->destination, m->submitter, m->hs_json};
   for (int i = 0; i < 10; i++) bind_str(st, i + 1, cols[i]);
-  sqlite3_bind_int(st, 11, m.perishable);
-  sqlite3_bind_int64(st, 12, m.first_ms);
-  sqlite3_bind_int64(st, 13, m.last_ms);
-  sqlite3_bind_int(st, 14, m.latest_stage);
-  sqlite3_bind_int(st, 15, m.validated);
-  sqlite3_bind_int(st, 16, m.rejected);
-  sqlite3_bind_int(st, 17, m.signed_);
-  sqlite3_bind_int(st, 18, m.decision);
-  sqlite3_bind_int64(st, 19, m.decision_ms);
+  sqlite3_bind_int(st, 11, m->perishable);
+  sqlite3_bind_int64(st, 12, m->first_ms);
+  sqlite3_bind_int64(st, 13, m->last_ms);
+  sqlite3_bind_int(st, 14, m->latest_stage);
+  sqlite3_bind_int(st, 15, m->validated);
+  sqlite3_bind_int(st, 16, m->rejected);
+  sqlite3_bind_int(st, 17, m->signed_);
+  sqlite3_bind_int(st, 18, m->decision);
+  sqlite3_bind_int64(st, 19, m->decision_ms);
   if ((rc = run(s, st, err, "writing a message"))) goto out;
   if (!(st = stmt(s, ST_CITES_DEL, err))) {
     rc = err ? err->code : GW_EIO;
@@ -653,7 +653,7 @@ static int recompute_message(gw_status_store *s, const char *id, gw_error *err) 
     bind_str(st, 3, f.cn.v[i]);
     if ((rc = run(s, st, err, "writing cites"))) goto out;
   }
-  if ((rc = mark_ucr(s, m.ucr, err)) || (rc = mark_citers(s, m.type, m.number, err))) goto out;
+  if ((rc = mark_ucr(s, m->ucr, err)) || (rc = mark_citers(s, m->type, m->number, err))) goto out;
   if (had_old && ((rc = mark_ucr(s, old.ucr, err)) || (rc = mark_citers(s, old.type, old.number, err)))) goto out;
 out:
   mrow_free(&old);
