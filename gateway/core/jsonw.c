@@ -82,6 +82,16 @@ void gw_jw_kstr(gw_jw *w, const char *k, const char *v) {
   gw_jw_str(w, v);
 }
 
+void gw_jw_kstrs(gw_jw *w, const char *k, char *const *v, size_t n) {
+  gw_jw_key(w, k);
+  GW_JW_LIT(w, "[");
+  for (size_t i = 0; i < n; i++) {
+    if (i) GW_JW_LIT(w, ",");
+    gw_jw_str(w, v[i]);
+  }
+  GW_JW_LIT(w, "]");
+}
+
 char *gw_jw_finish(gw_jw *w) {
   if (!w->oom) return w->p;
   free(w->p);

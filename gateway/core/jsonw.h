@@ -27,6 +27,8 @@ void gw_jw_str(gw_jw *w, const char *s);
 /* "key": after a comma unless the object was just opened. */
 void gw_jw_key(gw_jw *w, const char *k);
 void gw_jw_kstr(gw_jw *w, const char *k, const char *v);
+/* "key":["v0","v1",...] */
+void gw_jw_kstrs(gw_jw *w, const char *k, char *const *v, size_t n);
 char *gw_jw_finish(gw_jw *w);
 
 #endif

@@ -398,13 +398,7 @@ char *gw_status_event_json(const gw_status_event *ev) {
   gw_jw_kstr(&b, "origin", ev->origin);
   gw_jw_kstr(&b, "destination", ev->destination);
   gw_jw_kstr(&b, "submitter", ev->submitter);
-  gw_jw_key(&b, "hs_codes");
-  GW_JW_LIT(&b, "[");
-  for (size_t i = 0; i < ev->n_hs_codes; i++) {
-    if (i) GW_JW_LIT(&b, ",");
-    gw_jw_str(&b, ev->hs_codes[i]);
-  }
-  GW_JW_LIT(&b, "]");
+  gw_jw_kstrs(&b, "hs_codes", ev->hs_codes, ev->n_hs_codes);
   gw_jw_key(&b, "cites");
   GW_JW_LIT(&b, "[");
   for (size_t i = 0; i < ev->n_cites; i++) {
@@ -425,13 +419,7 @@ char *gw_status_event_json(const gw_status_event *ev) {
     gw_jw_kstr(&b, "status", g->status);
     gw_jw_kstr(&b, "signer", g->signer);
     gw_jw_kstr(&b, "country", g->country);
-    gw_jw_key(&b, "chain");
-    GW_JW_LIT(&b, "[");
-    for (size_t i = 0; i < g->n_chain; i++) {
-      if (i) GW_JW_LIT(&b, ",");
-      gw_jw_str(&b, g->chain[i]);
-    }
-    GW_JW_LIT(&b, "]");
+    gw_jw_kstrs(&b, "chain", g->chain, g->n_chain);
     gw_jw_kstr(&b, "algorithm", g->algorithm);
     GW_JW_LIT(&b, "}");
   } else {

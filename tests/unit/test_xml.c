@@ -260,6 +260,34 @@ static void jws_then_verify(gw_signer *sg, int rsa, const char *cert) {
   free(jws);
 }
 
+/* Makes the EC development signer's key and certificate in dir and gives
+ * their paths. */
+static void dev_ec_files(char key[512], char cert[512]) {
+  snprintf(key, 512, "%s/ec.key", dir);
+  snprintf(cert, 512, "%s/ec.pem", dir);
+  gw_error err = {0};
+  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
+}
+
+/* The EC development signer, loaded; cert gets its certificate's path. */
+static gw_signer *dev_ec_signer(char cert[512]) {
+  char key[512];
+  dev_ec_files(key, cert);
+  gw_error err = {0};
+  gw_signer *sg = NULL;
+  if (gw_signer_load(&sg, key, cert, "ecdsa-p256", &err)) fail_msg("%s", err.msg);
+  return sg;
+}
+
+/* Whether the xmlsec1 command verifies text (written to dir/name) with cert. */
+static int xmlsec1_verifies(const char *name, const char *text, const char *cert) {
+  char cmd[2048];
+  char *path = tu_write(dir, name, text);
+  snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem '%s' '%s' >/dev/null 2>&1", cert, path);
+  free(path);
+  return system(cmd) == 0;
+}
+
 static void sign_then_verify(const char *alg, const char *key, const char *cert) {
   gw_signer *sg = NULL;
   gw_error err = {0};
@@ -311,10 +339,7 @@ static void sign_then_verify(const char *alg, const char *key, const char *cert)
 static void signs_with_ecdsa_p256(void **state) {
   (void)state;
   char key[512], cert[512];
-  snprintf(key, sizeof(key), "%s/ec.key", dir);
-  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
-  gw_error err = {0};
-  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
+  dev_ec_files(key, cert);
   sign_then_verify("ecdsa-p256", key, cert);
 }
 
@@ -330,27 +355,6 @@ static void signs_with_rsa_2048(void **state) {
   snprintf(key, sizeof(key), "%s/rsa.key", dir);
   snprintf(cert, sizeof(cert), "%s/rsa.pem", dir);
   sign_then_verify("rsa-2048", key, cert);
-}
-
-/* The EC development signer made in dir; cert gets its certificate's path. */
-static gw_signer *dev_ec_signer(char cert[512]) {
-  char key[512];
-  snprintf(key, sizeof(key), "%s/ec.key", dir);
-  snprintf(cert, 512, "%s/ec.pem", dir);
-  gw_error err = {0};
-  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
-  gw_signer *sg = NULL;
-  if (gw_signer_load(&sg, key, cert, "ecdsa-p256", &err)) fail_msg("%s", err.msg);
-  return sg;
-}
-
-/* Whether the xmlsec1 command verifies text (written to dir/name) with cert. */
-static int xmlsec1_verifies(const char *name, const char *text, const char *cert) {
-  char cmd[2048];
-  char *path = tu_write(dir, name, text);
-  snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem '%s' '%s' >/dev/null 2>&1", cert, path);
-  free(path);
-  return system(cmd) == 0;
 }
 
 /* Documents whose canonical form differs from their text in every way
@@ -474,11 +478,9 @@ static void signature_spliced_into_the_bytes(void **state) {
 static void certificate_of_another_key_is_refused(void **state) {
   (void)state;
   char key[512], cert[512], other[512];
-  snprintf(key, sizeof(key), "%s/ec.key", dir);
-  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
+  dev_ec_files(key, cert);
   snprintf(other, sizeof(other), "%s/ec-other.key", dir);
   gw_error err = {0};
-  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
   char cmd[1024];
   snprintf(cmd, sizeof(cmd), "openssl ecparam -name prime256v1 -genkey -noout -out '%s' 2>/dev/null", other);
   assert_int_equal(system(cmd), 0);
@@ -491,10 +493,8 @@ static void certificate_of_another_key_is_refused(void **state) {
 static void key_of_wrong_kind_is_refused(void **state) {
   (void)state;
   char key[512], cert[512];
-  snprintf(key, sizeof(key), "%s/ec.key", dir);
-  snprintf(cert, sizeof(cert), "%s/ec.pem", dir);
+  dev_ec_files(key, cert);
   gw_error err = {0};
-  assert_int_equal(gw_pki_dev_signer(dir, key, cert, "TH", &err), 0);
   gw_signer *sg = NULL;
   assert_int_equal(gw_signer_load(&sg, key, cert, "rsa-2048", &err), GW_ECRYPTO);
   assert_non_null(strstr(err.msg, "not an RSA key"));
